@@ -1,0 +1,306 @@
+package protocol
+
+import (
+	"container/heap"
+	"fmt"
+	"math"
+
+	"github.com/tenure-dev/tenure/quorum"
+)
+
+// Rand is the machine's only source of randomness (backoff jitter). The
+// simulator passes a seeded generator; *math/rand/v2.Rand satisfies it.
+type Rand interface {
+	// Int64N returns a number in [0, n); n > 0.
+	Int64N(n int64) int64
+}
+
+// StartKind says what a node remembers when its machine starts (R9, R12).
+type StartKind int
+
+// Start kinds. The zero value is invalid.
+const (
+	// StartFresh is the first start on an empty data dir: nothing can have
+	// been forgotten, so no quarantine.
+	StartFresh StartKind = 1 + iota
+	// StartClean restores the State written at a clean shutdown: promises,
+	// accepted leases and counters. No quarantine, no era bump.
+	StartClean
+	// StartCrashed is any other start: after a crash, or without a data dir.
+	// The node moves its era to Era+1, refuses ballots of era <= Era, and
+	// sits out the quarantine as an acceptor.
+	StartCrashed
+)
+
+// Start tells New what the node remembers.
+type Start struct {
+	Kind StartKind
+	// Era: for StartFresh the first era (0 means 1); for StartCrashed the
+	// durable era floor read at start (with no data dir, a value that
+	// usually rises, such as the wall clock in seconds).
+	Era uint32
+	// State is the clean-shutdown state, for StartClean.
+	State *State
+}
+
+// Machine is the lease protocol for one node: the acceptor for its own votes
+// (if it is a voter) and the proposer for its own requests, for any number of
+// lease names. It is deterministic and does no I/O: every input carries the
+// node's local now, and outputs are collected until Ready.
+//
+// A Machine is not safe for concurrent use: one goroutine owns it.
+type Machine struct {
+	cfg      Config
+	voters   quorum.Set
+	selfIdx  int // -1 when this node is not a voter
+	rnd      Rand
+	stopped  bool
+	exhaust  bool // eras ran out (ErrTokensExhausted)
+	era      uint32
+	round    uint32
+	attempts uint64
+	queryID  uint64
+
+	// Acceptor.
+	rejectBelow     uint32 // ballots of a lower era are refused (R12)
+	quarantineUntil Time   // Prepare, Propose, Release ignored before (R9)
+	acc             map[string]*slot
+	forgotten       Ballot // highest promise of a slot dropped by GC
+
+	// Proposer.
+	props    map[string]*lease
+	queries  map[uint64]*query
+	releases []pendingRelease
+	relq     releaseQueue
+
+	timers timerHeap
+	seq    uint64
+
+	// Outputs.
+	out, spare Output
+	local      []Envelope // messages to self, handled before Ready
+	inLocal    bool
+}
+
+// New builds a machine. cfg is validated (defaults filled in). now is the
+// node's local clock at start; the quarantine of a crashed start runs from
+// it.
+func New(cfg Config, start Start, rnd Rand, now Time) (*Machine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if rnd == nil {
+		return nil, fmt.Errorf("%w: nil Rand", ErrConfig)
+	}
+	voters, _ := quorum.NewSet(cfg.Voters) // checked by Validate
+	m := &Machine{
+		cfg:     cfg,
+		voters:  voters,
+		selfIdx: -1,
+		rnd:     rnd,
+		acc:     map[string]*slot{},
+		props:   map[string]*lease{},
+		queries: map[uint64]*query{},
+	}
+	if i, ok := voters.Index(cfg.Self); ok {
+		m.selfIdx = i
+	}
+	switch start.Kind {
+	case StartFresh:
+		m.era = max(start.Era, 1)
+		m.out.PersistEra = m.era
+	case StartCrashed:
+		if start.Era == math.MaxUint32 {
+			return nil, ErrTokensExhausted
+		}
+		m.era = start.Era + 1
+		m.rejectBelow = m.era
+		m.out.PersistEra = m.era
+		m.quarantineUntil = now.Add(cfg.Quarantine)
+	case StartClean:
+		if start.State == nil {
+			return nil, fmt.Errorf("%w: StartClean without State", ErrConfig)
+		}
+		m.restore(start.State, now)
+	default:
+		return nil, fmt.Errorf("%w: Start.Kind %d", ErrConfig, start.Kind)
+	}
+	m.attempts = max(m.attempts, uint64(m.era)<<32)
+	return m, nil
+}
+
+// Config returns the validated configuration.
+func (m *Machine) Config() Config { return m.cfg }
+
+// Era is the node's current era floor.
+func (m *Machine) Era() uint32 { return m.era }
+
+// Quarantined reports whether the acceptor still ignores requests at now.
+func (m *Machine) Quarantined(now Time) bool { return now < m.quarantineUntil }
+
+// QuarantineUntil is the local instant the quarantine ends (zero if none).
+func (m *Machine) QuarantineUntil() Time { return m.quarantineUntil }
+
+// IsVoter reports whether this node is an acceptor.
+func (m *Machine) IsVoter() bool { return m.selfIdx >= 0 }
+
+// Ready returns everything produced since the last call and starts a new
+// batch. The returned slices stay valid until the next call to Ready.
+func (m *Machine) Ready() Output {
+	o := m.out
+	clear(m.spare.Messages)
+	clear(m.spare.Events)
+	m.out = Output{Messages: m.spare.Messages[:0], Events: m.spare.Events[:0]}
+	m.spare = o
+	return o
+}
+
+// NextWake is the earliest local instant at which Tick must be called, or
+// Never. Calling Tick earlier is harmless; calling it later delays retries,
+// renewals and loss reports by as much.
+func (m *Machine) NextWake() Time {
+	for m.timers.Len() > 0 {
+		t := m.timers[0]
+		if t.live() {
+			return t.at
+		}
+		heap.Pop(&m.timers)
+	}
+	return Never
+}
+
+// Step handles one message from node from. Messages from unknown voters,
+// about malformed names, or that match no attempt are ignored.
+func (m *Machine) Step(now Time, from string, msg Message) {
+	if m.stopped {
+		return
+	}
+	m.step(now, from, msg)
+	m.drainLocal(now)
+}
+
+func (m *Machine) step(now Time, from string, msg Message) {
+	switch msg := msg.(type) {
+	case *Prepare:
+		m.onPrepare(now, from, msg)
+	case *Propose:
+		m.onPropose(now, from, msg)
+	case *Release:
+		m.onRelease(now, from, msg)
+	case *Query:
+		m.onQuery(now, from, msg)
+	case *Promise:
+		m.onPromise(now, from, msg)
+	case *Reject:
+		m.onReject(now, from, msg)
+	case *Accepted:
+		m.onAccepted(now, from, msg)
+	case *QueryReply:
+		m.onQueryReply(now, from, msg)
+	case *Vacant:
+		m.onVacant(now, from, msg)
+	}
+}
+
+// Tick lets time pass: retries, renewals, loss at the deadline, backoff and
+// garbage collection whose instant has come.
+func (m *Machine) Tick(now Time) {
+	if m.stopped {
+		return
+	}
+	for m.timers.Len() > 0 && m.timers[0].at <= now {
+		t := heap.Pop(&m.timers).(*timer)
+		if !t.live() {
+			continue
+		}
+		t.fire(m, now)
+	}
+	m.drainLocal(now)
+}
+
+// send queues msg for node to; messages to self are handled locally.
+func (m *Machine) send(to string, msg Message) {
+	if to == m.cfg.Self {
+		m.local = append(m.local, Envelope{To: to, Msg: msg})
+		return
+	}
+	m.out.Messages = append(m.out.Messages, Envelope{To: to, Msg: msg})
+}
+
+// broadcast sends msg to every voter, in the voters' sorted order.
+func (m *Machine) broadcast(msg Message) {
+	for i := range m.voters.Len() {
+		m.send(m.voters.Name(i), msg)
+	}
+}
+
+func (m *Machine) drainLocal(now Time) {
+	if m.inLocal {
+		return
+	}
+	m.inLocal = true
+	for i := 0; i < len(m.local); i++ {
+		m.step(now, m.cfg.Self, m.local[i].Msg)
+	}
+	m.local = m.local[:0]
+	m.inLocal = false
+}
+
+func (m *Machine) emit(e Event) { m.out.Events = append(m.out.Events, e) }
+
+// observeEra raises the era floor to e if e is higher; the new floor goes to
+// the driver to persist before any message of this output leaves (R12).
+func (m *Machine) observeEra(e uint32) {
+	if e > m.era {
+		m.era = e
+		m.round = 0
+		m.out.PersistEra = e
+		m.attempts = max(m.attempts, uint64(e)<<32)
+	}
+}
+
+// nextBallot picks a ballot above everything seen for the name (R3). It
+// moves to the next era when rounds run out and reports false when eras run
+// out too.
+func (m *Machine) nextBallot(seen Ballot) (Ballot, bool) {
+	m.observeEra(seen.Era)
+	r := m.round
+	if seen.Era == m.era && seen.Round > r {
+		r = seen.Round
+	}
+	if r == math.MaxUint32 {
+		if m.era == math.MaxUint32 {
+			m.exhaust = true
+			return Ballot{}, false
+		}
+		m.observeEra(m.era + 1)
+		r = 0
+	}
+	m.round = r + 1
+	return Ballot{Era: m.era, Round: m.round, Node: m.cfg.Self}, true
+}
+
+func (m *Machine) nextAttempt() uint64 {
+	m.attempts++
+	return m.attempts
+}
+
+// schedule asks for fire(m, now) of owner at instant at. A later schedule for
+// the same owner replaces the earlier one.
+func (m *Machine) schedule(o timerOwner, at Time) {
+	tk := o.ticket()
+	if tk.t != nil && tk.t.at == at && tk.t.live() {
+		return
+	}
+	if tk.t != nil {
+		tk.t.dead = true
+	}
+	if at == Never {
+		tk.t = nil
+		return
+	}
+	m.seq++
+	t := &timer{at: at, seq: m.seq, owner: o}
+	tk.t = t
+	heap.Push(&m.timers, t)
+}

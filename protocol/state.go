@@ -1,0 +1,116 @@
+package protocol
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// StateVersion is the format version of an encoded State. ONLY APPEND.
+const StateVersion = 1
+
+// State is what a node writes at a clean shutdown and restores at the next
+// start (R9): its promises, its accepted leases as remaining durations, and
+// its proposer counters. Restored leases live for their full remaining
+// duration again, which is conservative because real time passed while the
+// node was down.
+type State struct {
+	Version     int
+	Era         uint32
+	Round       uint32
+	Attempts    uint64
+	RejectBelow uint32
+	Forgotten   Ballot
+	Slots       []SlotState
+}
+
+// SlotState is one acceptor slot in a State.
+type SlotState struct {
+	Name      string
+	Promised  Ballot
+	Owner     string
+	Ballot    Ballot
+	Remaining time.Duration // of the exclusion, at shutdown
+	LockDelay time.Duration
+	Value     []byte
+	Released  bool
+}
+
+// Snapshot captures the state to persist at a clean shutdown and stops the
+// machine: after it, every input is ignored. Call it after releasing or
+// abandoning held tenures; tenures still held are simply dropped (they
+// expire at the acceptors on their own).
+func (m *Machine) Snapshot(now Time) *State {
+	st := &State{
+		Version:     StateVersion,
+		Era:         m.era,
+		Round:       m.round,
+		Attempts:    m.attempts,
+		RejectBelow: m.rejectBelow,
+		Forgotten:   m.forgotten,
+	}
+	names := make([]string, 0, len(m.acc))
+	for n := range m.acc {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		s := m.acc[n]
+		ss := SlotState{Name: n, Promised: s.promised, Owner: s.owner, Ballot: s.ballot,
+			LockDelay: s.lockDelay, Value: s.value, Released: s.released}
+		if s.until > now {
+			ss.Remaining = s.until.Sub(now)
+		}
+		st.Slots = append(st.Slots, ss)
+	}
+	m.stop()
+	return st
+}
+
+// Stop halts the machine without a snapshot (what a crash looks like to the
+// protocol). Every later input is ignored.
+func (m *Machine) Stop() { m.stop() }
+
+func (m *Machine) stop() {
+	m.stopped = true
+	m.timers = nil
+}
+
+func (m *Machine) restore(st *State, now Time) {
+	m.era = max(st.Era, 1)
+	m.round = st.Round
+	m.attempts = st.Attempts
+	m.rejectBelow = st.RejectBelow
+	m.forgotten = st.Forgotten
+	for _, ss := range st.Slots {
+		if checkName(ss.Name) != nil {
+			continue
+		}
+		s := &slot{name: ss.Name, promised: ss.Promised, owner: ss.Owner, ballot: ss.Ballot,
+			lockDelay: ss.LockDelay, value: ss.Value, released: ss.Released, touched: now}
+		s.until = now.Add(ss.Remaining)
+		m.acc[ss.Name] = s
+		m.schedule(s, max(s.blockedUntil(), now.Add(m.idleGC())))
+	}
+}
+
+// ErrState means an encoded State could not be read.
+var ErrState = errors.New("protocol: bad state")
+
+// EncodeState serializes a State.
+func EncodeState(st *State) ([]byte, error) { return msgpack.Marshal(st) }
+
+// DecodeState parses a State written by EncodeState.
+func DecodeState(b []byte) (*State, error) {
+	var st State
+	if err := msgpack.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrState, err)
+	}
+	if st.Version != StateVersion {
+		return nil, fmt.Errorf("%w: version %d", ErrState, st.Version)
+	}
+	return &st, nil
+}

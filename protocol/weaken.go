@@ -1,0 +1,50 @@
+package protocol
+
+// Weakening names one deliberately broken rule. Each is a bug that shipped in
+// a real lease implementation; the simulator must catch every one of them.
+// They can be switched on only in builds with the "mutants" tag (see
+// Weakenings); in production builds Weakenings is empty and every check
+// below compiles to the correct rule.
+type Weakening int
+
+// The weakenings. Misconfigurations (drift, quarantine, era floor) are not
+// here: they are ordinary settings of Config and Start.
+const (
+	// WeakLateTimer starts the attempt deadline when the prepare majority
+	// arrives instead of when Prepare is sent (breaks R6).
+	WeakLateTimer Weakening = 1 + iota
+	// WeakOwnerIsMeOpen counts a reported lease owned by this node as open
+	// in any attempt (breaks R7).
+	WeakOwnerIsMeOpen
+	// WeakReleaseOwnerOnly clears a lease on a Release that matches the owner
+	// but not the ballot (breaks R10).
+	WeakReleaseOwnerOnly
+	// WeakCountVotes counts answers as a number instead of by voter identity
+	// (breaks R2).
+	WeakCountVotes
+	numWeakenings
+)
+
+// String names the weakening by the rule it breaks.
+func (w Weakening) String() string {
+	switch w {
+	case WeakLateTimer:
+		return "R6-late-timer"
+	case WeakOwnerIsMeOpen:
+		return "R7-owner-is-me-open"
+	case WeakReleaseOwnerOnly:
+		return "R10-release-owner-only"
+	case WeakCountVotes:
+		return "R2-count-votes"
+	}
+	return "invalid"
+}
+
+// AllWeakenings lists every code-level weakening.
+func AllWeakenings() []Weakening {
+	out := make([]Weakening, 0, numWeakenings-1)
+	for w := WeakLateTimer; w < numWeakenings; w++ {
+		out = append(out, w)
+	}
+	return out
+}
