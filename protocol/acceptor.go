@@ -82,7 +82,11 @@ func (m *Machine) slotFor(now Time, name string) *slot {
 		m.acc[name] = s
 	}
 	s.touched = now
-	m.schedule(s, max(s.blockedUntil(), now.Add(m.idleGC())))
+	if s.tk.t == nil {
+		// One timer per slot; fire moves it on while the slot is in use, so
+		// a busy slot does not pile dead timers into the heap.
+		m.schedule(s, max(s.blockedUntil(), now.Add(m.idleGC())))
+	}
 	return s
 }
 
@@ -156,7 +160,6 @@ func (m *Machine) onPropose(now Time, from string, p *Propose) {
 	s.value = p.Value
 	s.released = false
 	s.promised = p.Ballot
-	m.schedule(s, max(s.blockedUntil(), now.Add(m.idleGC())))
 	m.send(from, &Accepted{Name: p.Name, Attempt: p.Attempt})
 }
 

@@ -331,7 +331,7 @@ func (m *Machine) onReject(now Time, from string, r *Reject) {
 			// A majority's promise moved past this tenure's ballot: no
 			// one-phase renewal can succeed again, and a new ballot would be
 			// a new tenure. The tenure ends now, before its deadline (R11).
-			m.loseTenure(now, l, true)
+			m.loseTenure(now, l)
 		}
 	}
 }
@@ -422,11 +422,11 @@ func (m *Machine) jitter(d time.Duration) time.Duration {
 	return d/2 + time.Duration(m.rnd.Int64N(int64(d/2)+1))
 }
 
-func (m *Machine) loseTenure(now Time, l *lease, release bool) {
+// loseTenure ends a tenure that could not be kept: EventLost now, and a
+// Release of its exact ballot after the event is out (R10).
+func (m *Machine) loseTenure(now Time, l *lease) {
 	m.emit(Event{Kind: EventLost, Name: l.name, Token: l.ballot.Token(), Deadline: l.deadline, TTL: l.ttl, Err: ErrLost})
-	if release {
-		m.queueRelease(now, l.name, l.ballot)
-	}
+	m.queueRelease(now, l.name, l.ballot)
 	m.dropLease(l)
 }
 
@@ -481,8 +481,9 @@ func (l *lease) fire(m *Machine, now Time) {
 	case stageHeld:
 		if now >= l.deadline {
 			// Loss is reported at the deadline by this node's own clock, with
-			// no word from the network (R11).
-			m.loseTenure(now, l, false)
+			// no word from the network (R11). The Release that follows only
+			// frees the name sooner for others.
+			m.loseTenure(now, l)
 			return
 		}
 		if l.renewing && now >= l.att.sentAt.Add(m.cfg.RetryInterval) {

@@ -44,10 +44,13 @@ func (m *Machine) scheduleReleases() {
 	m.schedule(&m.relq, next)
 }
 
-// queueRelease sends Release(self, b) for name now and once more later (R10:
-// callers have already stopped acting under b).
+// queueRelease queues Release(self, b) for name. The first copy leaves at
+// the next Tick, not in the current Output: the driver delivers an Output's
+// events only after sending its messages, and R10 wants the holder to learn
+// that its tenure ended (EventReleased or EventLost, in this Output) before
+// any voter clears the lease. NextWake returns now, so the driver ticks at
+// once after handling this Output.
 func (m *Machine) queueRelease(now Time, name string, b Ballot) {
-	m.broadcast(&Release{Name: name, Ballot: b})
-	m.releases = append(m.releases, pendingRelease{name: name, ballot: b, left: releaseCopies - 1, at: now.Add(m.cfg.RetryInterval)})
+	m.releases = append(m.releases, pendingRelease{name: name, ballot: b, left: releaseCopies, at: now})
 	m.scheduleReleases()
 }
