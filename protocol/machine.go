@@ -70,7 +70,6 @@ type Machine struct {
 	// Proposer.
 	props    map[string]*lease
 	queries  map[uint64]*query
-	releases []pendingRelease
 	relq     releaseQueue
 
 	timers timerHeap

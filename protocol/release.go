@@ -1,47 +1,64 @@
 package protocol
 
-// releaseCopies is how many times a Release is sent: once at once and once
-// more a RetryInterval later, so that one lost datagram does not make the
-// next holder wait for expiry. Release needs no answer: a lost one costs
-// liveness (the lease expires), never safety.
-const releaseCopies = 2
+// Release needs no answer: a lost one costs liveness (the lease expires at
+// the voters), never safety. Each Release is sent twice: at the first Tick
+// after it was queued, and once more a RetryInterval later, so that one lost
+// datagram does not make the next holder wait for expiry.
 
 type pendingRelease struct {
 	name   string
 	ballot Ballot
-	left   int
 	at     Time
 }
 
-// releaseQueue resends queued Release messages; it is the machine's one
-// timer owner for them.
-type releaseQueue struct{ tk ticket }
+// releaseQueue holds Releases in two FIFOs whose instants never decrease:
+// fresh ones (first copy) and repeats (second copy). It is the machine's one
+// timer owner for them, so a burst of releases costs O(1) each.
+type releaseQueue struct {
+	tk      ticket
+	fresh   []pendingRelease
+	repeats []pendingRelease
+}
 
 func (q *releaseQueue) ticket() *ticket { return &q.tk }
 
 func (q *releaseQueue) fire(m *Machine, now Time) {
-	keep := m.releases[:0]
-	for _, r := range m.releases {
-		if r.at <= now {
-			m.broadcast(&Release{Name: r.name, Ballot: r.ballot})
-			r.left--
-			r.at = now.Add(m.cfg.RetryInterval)
-		}
-		if r.left > 0 {
-			keep = append(keep, r)
-		}
+	n := 0
+	for ; n < len(q.fresh) && q.fresh[n].at <= now; n++ {
+		r := q.fresh[n]
+		m.broadcast(&Release{Name: r.name, Ballot: r.ballot})
+		r.at = now.Add(m.cfg.RetryInterval)
+		q.repeats = append(q.repeats, r)
 	}
-	clear(m.releases[len(keep):])
-	m.releases = keep
-	m.scheduleReleases()
+	q.fresh = shift(q.fresh, n)
+	n = 0
+	for ; n < len(q.repeats) && q.repeats[n].at <= now; n++ {
+		r := q.repeats[n]
+		m.broadcast(&Release{Name: r.name, Ballot: r.ballot})
+	}
+	q.repeats = shift(q.repeats, n)
+	q.reschedule(m)
 }
 
-func (m *Machine) scheduleReleases() {
-	next := Never
-	for _, r := range m.releases {
-		next = min(next, r.at)
+// shift drops the first n entries, reusing the backing array once empty.
+func shift(s []pendingRelease, n int) []pendingRelease {
+	clear(s[:n])
+	s = s[n:]
+	if len(s) == 0 {
+		return s[:0:0]
 	}
-	m.schedule(&m.relq, next)
+	return s
+}
+
+func (q *releaseQueue) reschedule(m *Machine) {
+	next := Never
+	if len(q.fresh) > 0 {
+		next = q.fresh[0].at
+	}
+	if len(q.repeats) > 0 {
+		next = min(next, q.repeats[0].at)
+	}
+	m.schedule(q, next)
 }
 
 // queueRelease queues Release(self, b) for name. The first copy leaves at
@@ -51,6 +68,6 @@ func (m *Machine) scheduleReleases() {
 // any voter clears the lease. NextWake returns now, so the driver ticks at
 // once after handling this Output.
 func (m *Machine) queueRelease(now Time, name string, b Ballot) {
-	m.releases = append(m.releases, pendingRelease{name: name, ballot: b, left: releaseCopies, at: now})
-	m.scheduleReleases()
+	m.relq.fresh = append(m.relq.fresh, pendingRelease{name: name, ballot: b, at: now})
+	m.relq.reschedule(m)
 }
