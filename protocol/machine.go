@@ -68,9 +68,9 @@ type Machine struct {
 	forgotten       Ballot // highest promise of a slot dropped by GC
 
 	// Proposer.
-	props    map[string]*lease
-	queries  map[uint64]*query
-	relq     releaseQueue
+	props   map[string]*lease
+	queries map[uint64]*query
+	relq    releaseQueue
 
 	timers timerHeap
 	seq    uint64
