@@ -23,6 +23,8 @@ type harness struct {
 	enc    *Encoder
 	dec    *Decoder
 	events map[string][]Event
+	// wire, if set, sees every datagram the harness carries.
+	wire func(from, to string, b []byte)
 }
 
 type hnode struct {
@@ -80,6 +82,9 @@ func (h *harness) collect(n *hnode) {
 			h.t.Fatalf("encode: %v", err)
 		}
 		for _, b := range raw {
+			if h.wire != nil {
+				h.wire(n.name, env.To, b)
+			}
 			from, msgs, err := h.dec.Decode(b)
 			if err != nil {
 				h.t.Fatalf("decode: %v", err)

@@ -1,0 +1,75 @@
+//go:build mutants
+
+package protocol
+
+import (
+	"testing"
+	"time"
+)
+
+// These tests prove that the rule tests can fail: each switches one
+// weakening on and asserts that the rule test's own check now reports the
+// violation. Run them with: go test -tags mutants ./protocol -run Mutant
+
+func weaken(w Weakening) func(*Config) {
+	return func(c *Config) { c.Weaken.Enable(w) }
+}
+
+// R2: counting votes as a number lets a duplicated Promise or Accepted make
+// a majority; r2DuplicateMajority must see it.
+func TestMutantR2CountVotes(t *testing.T) {
+	if prepare, accept := r2DuplicateMajority(t, nil); prepare || accept {
+		t.Fatal("R2 violated without the weakening")
+	}
+	prepare, accept := r2DuplicateMajority(t, weaken(WeakCountVotes))
+	if !prepare || !accept {
+		t.Fatalf("R2 check did not detect WeakCountVotes: prepare=%v accept=%v", prepare, accept)
+	}
+}
+
+// R6: a deadline started at the prepare majority lets a majority that
+// completes after d still propose; r6ProposeAt must see it.
+func TestMutantR6LateTimer(t *testing.T) {
+	late := func(dp time.Duration) time.Duration { return dp + time.Millisecond }
+	if r6ProposeAt(t, nil, late) {
+		t.Fatal("R6 violated without the weakening")
+	}
+	if !r6ProposeAt(t, weaken(WeakLateTimer), late) {
+		t.Fatal("R6 check did not detect WeakLateTimer")
+	}
+}
+
+// R7: counting a report of one's own lease as open lets a fresh acquire
+// propose over a stale lease; r7OwnLeaseOpens must see it.
+func TestMutantR7OwnerIsMeOpen(t *testing.T) {
+	for _, wait := range []bool{false, true} {
+		if got, _ := r7OwnLeaseOpens(t, nil, wait); got {
+			t.Fatal("R7 violated without the weakening")
+		}
+		if got, _ := r7OwnLeaseOpens(t, weaken(WeakOwnerIsMeOpen), wait); !got {
+			t.Fatalf("R7 check (wait=%v) did not detect WeakOwnerIsMeOpen", wait)
+		}
+	}
+}
+
+// R10: matching a Release by owner only erases a later tenure of the same
+// owner; r10ReleaseClears must see it.
+func TestMutantR10ReleaseOwnerOnly(t *testing.T) {
+	stale := b(1, 4, "x")
+	if r10ReleaseClears(t, nil, "x", stale) {
+		t.Fatal("R10 violated without the weakening")
+	}
+	if !r10ReleaseClears(t, weaken(WeakReleaseOwnerOnly), "x", stale) {
+		t.Fatal("R10 check did not detect WeakReleaseOwnerOnly")
+	}
+}
+
+// Every weakening has a mutant test above.
+func TestMutantAllCovered(t *testing.T) {
+	covered := map[Weakening]bool{WeakCountVotes: true, WeakLateTimer: true, WeakOwnerIsMeOpen: true, WeakReleaseOwnerOnly: true}
+	for _, w := range AllWeakenings() {
+		if !covered[w] {
+			t.Errorf("weakening %v has no mutant test", w)
+		}
+	}
+}
