@@ -1,0 +1,190 @@
+package node
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/hashicorp/memberlist"
+
+	"github.com/tenure-dev/tenure/protocol"
+)
+
+// Defaults of Config fields left at their zero value.
+const (
+	// DefaultBindAddr is the address a node binds when BindAddr is empty.
+	DefaultBindAddr = "0.0.0.0"
+	// DefaultLabel is the memberlist cluster label when Label is empty.
+	DefaultLabel = "tenure"
+	// DefaultMaxDrift is the assumed clock-rate error ε when MaxDrift is
+	// zero: 1e-3 (1000 ppm), ten times a typical quartz oscillator.
+	DefaultMaxDrift = protocol.DefaultMaxDrift
+	// DefaultTTL is the lease TTL when DefaultTTL is zero and a request names
+	// none.
+	DefaultTTL = protocol.DefaultTTL
+	// DefaultMaxTTL is the longest TTL a request may ask for when MaxTTL is
+	// zero. It sets the quarantine of a voter restarted after a crash (R9).
+	DefaultMaxTTL = protocol.DefaultMaxTTL
+)
+
+// Config configures a Node. The zero value of every optional field means
+// its documented default. Every node of a cluster must agree on Voters,
+// MaxDrift, MaxTTL, Label and SecretKey.
+type Config struct {
+	// Name is this node's name, unique in the cluster (at most 128 bytes of
+	// UTF-8). It is the node's identity in votes (R2): two live nodes with
+	// one name break the protocol. Required.
+	Name string
+	// BindAddr is the IP address to bind for UDP and TCP. Default
+	// DefaultBindAddr ("0.0.0.0", in which case the node advertises a
+	// private address of the host). Ignored when Transport is set.
+	BindAddr string
+	// BindPort is the port to bind, UDP and TCP; 0 picks a free port (see
+	// Node.Addr). Ignored when Transport is set.
+	BindPort int
+	// Join lists "host:port" addresses of existing members. Empty starts a
+	// new cluster. New fails if none of them can be reached.
+	Join []string
+	// Voters names the acceptor nodes: a fixed list, identical on every node
+	// (R1). A lease is granted by a strict majority of it, whatever gossip
+	// says about who is alive. Odd sizes are recommended: 3 tolerates one
+	// failed voter, 5 tolerates two. Required; this node may or may not be
+	// in it.
+	Voters []string
+	// DataDir keeps the durable era floor and the clean-shutdown state. A
+	// voter with a DataDir restarts after Leave without quarantine and keeps
+	// every promise it made. "" means no durable state: every start counts
+	// as a crash (a quarantine of about MaxTTL before this voter answers),
+	// the era is seeded from the wall clock, and fencing tokens may go
+	// backwards after a majority of voters restart (R12). Wiping a voter's
+	// DataDir is as unsafe as losing a Paxos acceptor's disk.
+	DataDir string
+	// SecretKey, if set, encrypts and authenticates all cluster traffic
+	// (AES-GCM); it must be 16, 24 or 32 bytes. nil sends plaintext. Every
+	// node must use the same key.
+	SecretKey []byte
+	// MaxDrift is ε, the largest clock-rate error assumed for every node's
+	// clock: local elapsed time within [1-ε, 1+ε] of real elapsed time.
+	// Default DefaultMaxDrift. Setting it below the clocks' real drift
+	// breaks exclusion (R8).
+	MaxDrift float64
+	// DefaultTTL is the TTL of a request without WithTTL. Default
+	// DefaultTTL; it must lie in [50ms, MaxTTL].
+	DefaultTTL time.Duration
+	// MaxTTL is the longest TTL a request may ask for. Default
+	// DefaultMaxTTL. It bounds the quarantine of a voter that restarts after
+	// a crash or without a DataDir (about MaxTTL), so every node of a
+	// cluster must use the same value.
+	MaxTTL time.Duration
+	// Label binds every packet to this cluster: nodes with another label
+	// drop it. Default DefaultLabel.
+	Label string
+	// Transport, if set, replaces memberlist's UDP/TCP transport (for
+	// custom networks and fault-injecting tests); BindAddr and BindPort are
+	// then ignored. The node shuts it down.
+	Transport memberlist.Transport
+	// Logger receives the node's and memberlist's logs. nil discards them.
+	Logger *slog.Logger
+	// Clock is the node's local clock (github.com/benbjohnson/clock). nil
+	// means the real clock. All the node's instants and timers use it;
+	// memberlist itself always uses real time.
+	Clock clock.Clock
+}
+
+// withDefaults returns a copy of c with defaults filled in and the slices
+// copied, so that the caller may reuse its own.
+func (c Config) withDefaults() Config {
+	if c.BindAddr == "" {
+		c.BindAddr = DefaultBindAddr
+	}
+	if c.Label == "" {
+		c.Label = DefaultLabel
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Clock == nil {
+		c.Clock = clock.New()
+	}
+	c.Join = append([]string(nil), c.Join...)
+	c.Voters = append([]string(nil), c.Voters...)
+	c.SecretKey = append([]byte(nil), c.SecretKey...)
+	if len(c.SecretKey) == 0 {
+		c.SecretKey = nil
+	}
+	return c
+}
+
+// validate checks c (defaults filled in) and builds the protocol machine's
+// configuration, which refuses unsafe TTL and drift combinations (R8, R9).
+// Every error wraps ErrConfig and names the field.
+func (c *Config) validate() (protocol.Config, error) {
+	if c.Name == "" {
+		return protocol.Config{}, fmt.Errorf("%w: Name is empty", ErrConfig)
+	}
+	if len(c.Name) > protocol.MaxNodeNameLen {
+		return protocol.Config{}, fmt.Errorf("%w: Name %q is longer than %d bytes", ErrConfig, c.Name, protocol.MaxNodeNameLen)
+	}
+	if c.Transport == nil {
+		if net.ParseIP(c.BindAddr) == nil {
+			return protocol.Config{}, fmt.Errorf("%w: BindAddr %q is not an IP address", ErrConfig, c.BindAddr)
+		}
+		if c.BindPort < 0 || c.BindPort > 65535 {
+			return protocol.Config{}, fmt.Errorf("%w: BindPort %d outside [0, 65535]", ErrConfig, c.BindPort)
+		}
+	}
+	switch len(c.SecretKey) {
+	case 0, 16, 24, 32:
+	default:
+		return protocol.Config{}, fmt.Errorf("%w: SecretKey is %d bytes; it must be 16, 24 or 32", ErrConfig, len(c.SecretKey))
+	}
+	if len(c.Label) > memberlist.LabelMaxSize {
+		return protocol.Config{}, fmt.Errorf("%w: Label is %d bytes, at most %d", ErrConfig, len(c.Label), memberlist.LabelMaxSize)
+	}
+	if c.MaxTTL < 0 || c.DefaultTTL < 0 {
+		return protocol.Config{}, fmt.Errorf("%w: DefaultTTL %v / MaxTTL %v must not be negative", ErrConfig, c.DefaultTTL, c.MaxTTL)
+	}
+	if c.MaxDrift < 0 {
+		return protocol.Config{}, fmt.Errorf("%w: MaxDrift %v is negative", ErrConfig, c.MaxDrift)
+	}
+	pc := protocol.Config{
+		Self:       c.Name,
+		Voters:     c.Voters,
+		MaxDrift:   c.MaxDrift,
+		DefaultTTL: c.DefaultTTL,
+		MaxTTL:     c.MaxTTL,
+	}
+	if err := pc.Validate(); err != nil {
+		// The protocol names its own fields; Self is this Config's Name.
+		return protocol.Config{}, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	c.MaxDrift, c.DefaultTTL, c.MaxTTL = pc.MaxDrift, pc.DefaultTTL, pc.MaxTTL
+	return pc, nil
+}
+
+// AcquireOption adjusts one Acquire or TryAcquire request.
+type AcquireOption func(*acquireOpts)
+
+type acquireOpts struct {
+	ttl   time.Duration
+	value []byte
+}
+
+// WithTTL sets the lease TTL: how long the voters keep the lease exclusive
+// after each grant or renewal, on their own clocks. The holder's usable
+// time is somewhat shorter (see Lease.Deadline). It must lie in
+// [50ms, Config.MaxTTL]; zero means Config.DefaultTTL. Renewals are
+// automatic, at about half the TTL.
+func WithTTL(d time.Duration) AcquireOption {
+	return func(o *acquireOpts) { o.ttl = d }
+}
+
+// WithValue stores v (at most 512 bytes) with the lease at the voters, for
+// anyone's Holder query to read: a leader's address, say. The slice is
+// copied.
+func WithValue(v []byte) AcquireOption {
+	v = append([]byte(nil), v...)
+	return func(o *acquireOpts) { o.value = v }
+}

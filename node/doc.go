@@ -1,0 +1,57 @@
+// Package node embeds a tenure node in a Go program: fenced leases, agreed
+// peer to peer by a fixed set of voter nodes, with no external lock
+// service.
+//
+// # API
+//
+// New starts a node (gossip by hashicorp/memberlist, one UDP/TCP port).
+// Acquire waits for a lease name; TryAcquire makes one round and fails with
+// ErrHeld if another holds it. The Lease handle carries the fencing token,
+// the local deadline, and a Done channel and Context that end with the
+// tenure. Renewal is automatic. Release hands the lease on within a few
+// round trips; Abandon lets it expire; Holder asks the voters who holds a
+// lease (a hint). Leave stops cleanly; Shutdown stops as a crash would.
+//
+// # Threading
+//
+// One owner goroutine runs the protocol machine (package protocol), which
+// makes every protocol decision. API calls, received datagrams and a
+// single wake-up timer reach it through channels. After each input it
+// writes a raised era floor to disk (fsync) before any message leaves,
+// then sends, then delivers events. memberlist's receive path only copies
+// each datagram into a bounded queue (dropping and counting when it is
+// full). Each Lease also arms a timer of its own at its deadline, so a
+// tenure that cannot be renewed ends on time even if the owner goroutine
+// is not scheduled.
+//
+// # Guarantees
+//
+// While the clocks' rates stay within MaxDrift of real time, at most one
+// node holds a lease name at any instant by its own account, and tokens of
+// successive tenures strictly increase, across restarts too when every
+// voter has a DataDir. Holding is the holder's own knowledge (R14): act
+// only while the Lease's Context is live and before Deadline, and pass the
+// token to the resource you protect so it can refuse a stale holder.
+//
+// # Durable state
+//
+// A DataDir holds two files. "era" is the era floor (the high half of the
+// fencing tokens), rewritten atomically (temp file, fsync, rename, fsync
+// of the directory) only when it rises. "state" is written by Leave: the
+// voter's promises and accepted leases; the next start restores it and
+// removes it durably before answering anything, so it needs no quarantine.
+// Any other start counts as a crash: the node moves to the next era and,
+// as a voter, answers nothing for about MaxTTL (R9, R12). Without a DataDir
+// every start is a crash, the era is seeded from the wall clock, and
+// tokens may go backwards after a majority of voters restart. Wiping a
+// voter's DataDir is as unsafe as losing a Paxos acceptor's disk.
+//
+// # Transport
+//
+// Protocol messages for one peer are packed into datagrams of at most 1400
+// bytes and sent with memberlist's best-effort UDP path, with compression
+// off and a cluster label; SecretKey encrypts everything. Lost, duplicated
+// and reordered datagrams are normal: the protocol retries and counts votes
+// by voter identity. Malformed datagrams are dropped and counted (Stats).
+// Gossip supplies addresses and liveness hints, never quorums (R1).
+package node

@@ -1,0 +1,38 @@
+package node
+
+import "errors"
+
+// Sentinel errors of the node package. Callers match them with errors.Is;
+// the node wraps them with detail (who holds a lease, which field is wrong).
+var (
+	// ErrConfig wraps every configuration error New refuses; the message
+	// names the Config field at fault.
+	ErrConfig = errors.New("node: invalid config")
+	// ErrHeld means another node, or another caller on this node, holds the
+	// lease: TryAcquire gave up without a tenure.
+	ErrHeld = errors.New("node: lease held by another holder")
+	// ErrContended means TryAcquire lost its rounds to competing proposers,
+	// or could not reach a majority of voters in time. Trying again later
+	// may succeed.
+	ErrContended = errors.New("node: acquire lost to contention or no majority answered")
+	// ErrNoHolder means a majority of voters know of no live lease under the
+	// name (Holder).
+	ErrNoHolder = errors.New("node: no holder")
+	// ErrNoQuorum means fewer than a majority of voters answered a Holder
+	// query before it gave up, and none of those that answered knew a
+	// holder.
+	ErrNoQuorum = errors.New("node: no majority of voters answered")
+	// ErrLost means a tenure ended because it could not be renewed before
+	// its deadline. The holder must have stopped acting by Deadline().
+	ErrLost = errors.New("node: lease lost")
+	// ErrReleased means the tenure ended because its holder released or
+	// abandoned it.
+	ErrReleased = errors.New("node: lease released")
+	// ErrClosed means the node was shut down or left the cluster: no new
+	// request is taken, and every tenure it held has ended.
+	ErrClosed = errors.New("node: closed")
+	// ErrStorage means the data dir could not be read or written. A node
+	// that cannot make its era floor durable stops (R12): it never sends a
+	// message that depends on an era it could not persist.
+	ErrStorage = errors.New("node: data dir")
+)

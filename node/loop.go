@@ -1,0 +1,223 @@
+package node
+
+import (
+	"time"
+
+	"github.com/tenure-dev/tenure/protocol"
+)
+
+// maxBatch is how many already-waiting datagrams the owner goroutine steps
+// through before it flushes: answers to many requests then share datagrams.
+const maxBatch = 64
+
+// endKind says why a Lease handle reports its end to the owner goroutine.
+type endKind int
+
+const (
+	endRelease endKind = 1 + iota // Lease.Release: tell the voters
+	endAbandon                    // Lease.Abandon: tell nobody
+	endLost                       // the lease's own timer fired first
+)
+
+// endItem is a tenure whose handle has already ended, for the machine to
+// learn about. Handles end first and tell the machine after (R10), without
+// ever blocking on the owner goroutine.
+type endItem struct {
+	lease *Lease
+	kind  endKind
+	sent  chan struct{} // closed once the resulting messages were sent
+}
+
+// enqueueEnd hands an ended tenure to the owner goroutine without
+// blocking. It reports false if the node has stopped.
+func (n *Node) enqueueEnd(it endItem) bool {
+	n.endMu.Lock()
+	if n.closed {
+		n.endMu.Unlock()
+		return false
+	}
+	n.endq = append(n.endq, it)
+	n.endMu.Unlock()
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// run is the owner goroutine. After every input it flushes the machine's
+// output: era to disk, then messages, then events (protocol.Output's
+// contract); then it re-arms the one wake-up timer to NextWake.
+func (n *Node) run() {
+	defer close(n.done)
+	defer n.teardown()
+	for {
+		select {
+		case <-n.quit:
+			return
+		case f := <-n.ops:
+			f()
+		case b := <-n.in:
+			n.receiveBatch(b)
+		case <-n.kick:
+			n.takeEnded()
+		case <-n.timer.C:
+			n.timerAt = protocol.Never
+			n.m.Tick(n.now())
+		}
+		if !n.flush() || n.exit {
+			return
+		}
+		n.rearm()
+	}
+}
+
+// receiveBatch steps the machine with b and with up to maxBatch-1 more
+// datagrams that are already waiting.
+func (n *Node) receiveBatch(b []byte) {
+	n.receive(b)
+	for range maxBatch - 1 {
+		select {
+		case b := <-n.in:
+			n.receive(b)
+		default:
+			return
+		}
+	}
+}
+
+// flush handles everything the machine produced, in the order its contract
+// demands. Dispatching events may produce more (a queued request starts,
+// a late tenure is released), so it repeats until the machine is quiet. It
+// reports false if the era could not be made durable: the node must stop
+// without sending (R12).
+func (n *Node) flush() bool {
+	for range 16 {
+		out := n.m.Ready()
+		if out.Empty() {
+			break
+		}
+		if out.PersistEra != 0 {
+			if n.store != nil {
+				if err := n.store.writeEra(out.PersistEra); err != nil {
+					n.log.Error("cannot persist era; stopping", "era", out.PersistEra, "err", err)
+					return false
+				}
+			}
+			n.stats.era.Store(out.PersistEra)
+		}
+		n.send(out.Messages)
+		n.dispatch(out.Events)
+	}
+	for _, c := range n.sentq {
+		close(c)
+	}
+	clear(n.sentq)
+	n.sentq = n.sentq[:0]
+	return true
+}
+
+// rearm points the wake-up timer at the machine's NextWake.
+func (n *Node) rearm() {
+	next := n.m.NextWake()
+	if next == n.timerAt {
+		return
+	}
+	n.timer.Stop()
+	select { // a fired, unread timer must not deliver a stale tick
+	case <-n.timer.C:
+	default:
+	}
+	n.timerAt = next
+	if next == protocol.Never {
+		return
+	}
+	d := time.Duration(0)
+	if now := n.now(); next > now {
+		d = next.Sub(now)
+	}
+	n.timer.Reset(d)
+}
+
+// takeEnded tells the machine about tenures whose handles ended.
+func (n *Node) takeEnded() {
+	n.endMu.Lock()
+	items := n.endq
+	n.endq = nil
+	n.endMu.Unlock()
+	now := n.now()
+	for _, it := range items {
+		l := it.lease
+		if ns := n.names[l.name]; ns != nil && ns.lease == l {
+			var err error
+			switch it.kind {
+			case endRelease, endLost:
+				err = n.m.Release(now, l.name, l.token)
+			case endAbandon:
+				err = n.m.Abandon(now, l.name, l.token)
+			}
+			if err != nil {
+				// The machine had already ended it (its own deadline came
+				// first); no event will follow, so free the name here.
+				n.tenureOver(ns, l, ErrLost)
+			}
+		}
+		if it.sent != nil {
+			n.sentq = append(n.sentq, it.sent)
+		}
+	}
+}
+
+// dispatch delivers the machine's events to waiting callers and handles.
+func (n *Node) dispatch(evs []protocol.Event) {
+	for i := range evs {
+		e := &evs[i]
+		switch e.Kind {
+		case protocol.EventQuery:
+			n.answerQuery(e)
+			continue
+		}
+		ns := n.names[e.Name]
+		if ns == nil {
+			continue
+		}
+		switch e.Kind {
+		case protocol.EventAcquired:
+			n.granted(ns, e)
+		case protocol.EventFailed:
+			n.failed(ns, e)
+		case protocol.EventRenewed:
+			if l := ns.lease; l != nil && l.token == e.Token {
+				l.extend(n.localTime(e.Deadline))
+			}
+		case protocol.EventLost:
+			if l := ns.lease; l != nil && l.token == e.Token {
+				n.tenureOver(ns, l, ErrLost)
+			}
+		case protocol.EventReleased:
+			if l := ns.lease; l != nil && l.token == e.Token {
+				n.tenureOver(ns, l, ErrReleased)
+			}
+		}
+	}
+}
+
+// teardown runs when the owner goroutine exits, for any reason: every
+// handle and every waiting caller learns that the node stopped.
+func (n *Node) teardown() {
+	n.endMu.Lock()
+	n.closed = true
+	n.endq = nil
+	n.endMu.Unlock()
+	n.closeAll(false)
+	for id, c := range n.queries {
+		c <- holderResult{err: ErrClosed}
+		delete(n.queries, id)
+	}
+	for _, c := range n.sentq {
+		close(c)
+	}
+	n.sentq = nil
+	n.m.Stop()
+	n.timer.Stop()
+}

@@ -1,0 +1,250 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"log"
+	"log/slog"
+	"sort"
+	"sync"
+
+	"github.com/hashicorp/memberlist"
+
+	"github.com/tenure-dev/tenure/protocol"
+)
+
+// inboundQueue is how many received datagrams may wait for the owner
+// goroutine. Beyond it datagrams are dropped (and counted): the protocol
+// retries, and a blocked NotifyMsg would stall memberlist's failure
+// detector.
+const inboundQueue = 4096
+
+// metaFormat is the first byte of a node's gossiped metadata. ONLY APPEND.
+const metaFormat = 1
+
+// Bits of the metadata flags byte. ONLY APPEND.
+const metaVoter = 1 << 0
+
+// encodeMeta is the metadata gossiped with a node: the format, the wire
+// version of the protocol it speaks, and whether it is a voter. It is
+// informative only: quorums come from Config.Voters, never from gossip (R1).
+func encodeMeta(voter bool) []byte {
+	var flags byte
+	if voter {
+		flags |= metaVoter
+	}
+	return []byte{metaFormat, protocol.WireVersion, flags}
+}
+
+// decodeMeta reads what encodeMeta wrote; ok is false for metadata of an
+// unknown format.
+func decodeMeta(b []byte) (wire byte, voter, ok bool) {
+	if len(b) < 3 || b[0] != metaFormat {
+		return 0, false, false
+	}
+	return b[1], b[2]&metaVoter != 0, true
+}
+
+// delegate receives memberlist's callbacks. NotifyMsg runs on memberlist's
+// packet goroutine: it copies the buffer and hands it off without blocking.
+type delegate struct {
+	n    *Node
+	meta []byte
+}
+
+// NodeMeta implements memberlist.Delegate.
+func (d *delegate) NodeMeta(limit int) []byte {
+	if len(d.meta) > limit {
+		return nil
+	}
+	return d.meta
+}
+
+// NotifyMsg implements memberlist.Delegate. It never blocks.
+func (d *delegate) NotifyMsg(b []byte) {
+	d.n.stats.packetsIn.Add(1)
+	d.n.stats.bytesIn.Add(uint64(len(b)))
+	if len(b) > protocol.MaxDatagram {
+		// Refused before it is even copied.
+		d.n.stats.malformed.Add(1)
+		return
+	}
+	buf := bytes.Clone(b)
+	select {
+	case d.n.in <- buf:
+	default:
+		d.n.stats.queueFull.Add(1)
+	}
+}
+
+// GetBroadcasts implements memberlist.Delegate: the node gossips nothing.
+func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
+
+// LocalState implements memberlist.Delegate: no push/pull state.
+func (d *delegate) LocalState(join bool) []byte { return nil }
+
+// MergeRemoteState implements memberlist.Delegate: no push/pull state.
+func (d *delegate) MergeRemoteState(buf []byte, join bool) {}
+
+// Member describes one node of the cluster as gossip sees it. It is a hint:
+// liveness by gossip decides nothing (R1).
+type Member struct {
+	// Name is the node's name.
+	Name string
+	// Addr is its "host:port".
+	Addr string
+	// Voter reports whether the node says it is a voter.
+	Voter bool
+	// Wire is the protocol wire version it speaks (0 if unknown).
+	Wire byte
+}
+
+// peers maps node names to memberlist nodes so that the owner goroutine can
+// address a protocol message by name. memberlist keeps it current through
+// the EventDelegate methods, which may run with memberlist's locks held:
+// they only take peers' own lock.
+type peers struct {
+	mu    sync.RWMutex
+	nodes map[string]*memberlist.Node
+}
+
+func (p *peers) put(n *memberlist.Node) {
+	c := *n
+	c.Meta = bytes.Clone(n.Meta)
+	p.mu.Lock()
+	p.nodes[c.Name] = &c
+	p.mu.Unlock()
+}
+
+// NotifyJoin implements memberlist.EventDelegate.
+func (p *peers) NotifyJoin(n *memberlist.Node) { p.put(n) }
+
+// NotifyUpdate implements memberlist.EventDelegate.
+func (p *peers) NotifyUpdate(n *memberlist.Node) { p.put(n) }
+
+// NotifyLeave implements memberlist.EventDelegate.
+func (p *peers) NotifyLeave(n *memberlist.Node) {
+	p.mu.Lock()
+	delete(p.nodes, n.Name)
+	p.mu.Unlock()
+}
+
+func (p *peers) get(name string) *memberlist.Node {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.nodes[name]
+}
+
+func (p *peers) list() []Member {
+	p.mu.RLock()
+	out := make([]Member, 0, len(p.nodes))
+	for _, n := range p.nodes {
+		wire, voter, _ := decodeMeta(n.Meta)
+		out = append(out, Member{Name: n.Name, Addr: n.Address(), Voter: voter, Wire: wire})
+	}
+	p.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// outbox groups one Ready's messages by destination so that everything for
+// one peer leaves in as few datagrams as fit (protocol.Encoder packs them):
+// renewals of many leases that fall due together cost a few packets per
+// peer. It is owned by the owner goroutine.
+type outbox struct {
+	byPeer map[string][]protocol.Message
+	order  []string
+	enc    *protocol.Encoder
+}
+
+func newOutbox() *outbox {
+	return &outbox{byPeer: map[string][]protocol.Message{}, enc: protocol.NewEncoder()}
+}
+
+// send encodes and sends msgs, best effort: a lost datagram is retried by
+// the protocol, never by the transport.
+func (n *Node) send(msgs []protocol.Envelope) {
+	if len(msgs) == 0 {
+		return
+	}
+	ob := n.outbox
+	for _, e := range msgs {
+		q, ok := ob.byPeer[e.To]
+		if !ok || len(q) == 0 {
+			ob.order = append(ob.order, e.To)
+		}
+		ob.byPeer[e.To] = append(q, e.Msg)
+	}
+	for _, to := range ob.order {
+		q := ob.byPeer[to]
+		if peer := n.peers.get(to); peer == nil {
+			// Not (yet, or no longer) in the member list: the protocol
+			// retries, and gossip may know the peer by then.
+			n.stats.unroutable.Add(uint64(len(q)))
+			delete(ob.byPeer, to) // names seen once must not accumulate
+		} else {
+			err := ob.enc.Encode(n.cfg.Name, q, func(b []byte) {
+				if err := n.ml.SendBestEffort(peer, b); err != nil {
+					n.stats.sendErrors.Add(1)
+					n.log.Debug("send failed", "peer", to, "err", err)
+					return
+				}
+				n.stats.packetsOut.Add(1)
+				n.stats.bytesOut.Add(uint64(len(b)))
+			})
+			if err != nil {
+				n.stats.sendErrors.Add(1)
+				n.log.Error("encode failed", "peer", to, "err", err)
+			}
+			clear(q)
+			ob.byPeer[to] = q[:0]
+		}
+	}
+	ob.order = ob.order[:0]
+}
+
+// receive decodes one datagram and steps the machine with its messages.
+// Anything the decoder refuses, or that claims to come from this node, is
+// dropped and counted.
+func (n *Node) receive(b []byte) {
+	from, msgs, err := n.dec.Decode(b)
+	if err != nil {
+		n.stats.malformed.Add(1)
+		n.log.Debug("dropped datagram", "err", err, "bytes", len(b))
+		return
+	}
+	if from == n.cfg.Name {
+		n.stats.malformed.Add(1)
+		n.log.Debug("dropped datagram claiming to be from this node")
+		return
+	}
+	now := n.now()
+	for _, msg := range msgs {
+		n.m.Step(now, from, msg)
+	}
+}
+
+// logWriter turns memberlist's "[LEVEL] memberlist: text" lines into slog
+// records.
+type logWriter struct{ log *slog.Logger }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	line := string(bytes.TrimSpace(p))
+	level := slog.LevelInfo
+	for _, l := range []struct {
+		tag   string
+		level slog.Level
+	}{{"[DEBUG]", slog.LevelDebug}, {"[INFO]", slog.LevelInfo}, {"[WARN]", slog.LevelWarn}, {"[ERR]", slog.LevelError}} {
+		if i := bytes.Index(p, []byte(l.tag)); i >= 0 {
+			level = l.level
+			line = string(bytes.TrimSpace(p[i+len(l.tag):]))
+			break
+		}
+	}
+	if w.log.Enabled(context.Background(), level) {
+		w.log.Log(context.Background(), level, line, "component", "memberlist")
+	}
+	return len(p), nil
+}
+
+func newStdLogger(l *slog.Logger) *log.Logger { return log.New(logWriter{log: l}, "", 0) }
