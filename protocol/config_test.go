@@ -33,7 +33,7 @@ func TestConfigValidateRefuses(t *testing.T) {
 		{"NaN drift", func(c *Config) { c.MaxDrift = math.NaN() }, "MaxDrift"},
 		{"infinite drift", func(c *Config) { c.MaxDrift = math.Inf(1) }, "MaxDrift"},
 		{"negative MinTTL", func(c *Config) { c.MinTTL = -time.Second }, "MinTTL"},
-		{"MaxTTL below MinTTL", func(c *Config) { c.MinTTL, c.MaxTTL = time.Second, 500 * time.Millisecond }, "MaxTTL"},
+		{"MaxTTL below MinTTL", func(c *Config) { c.MinTTL, c.MaxTTL = time.Second, 500*time.Millisecond }, "MaxTTL"},
 		{"MaxTTL above a day", func(c *Config) { c.MaxTTL = 25 * time.Hour }, "MaxTTL"},
 		{"DefaultTTL above MaxTTL", func(c *Config) { c.DefaultTTL = time.Minute }, "DefaultTTL"},
 		{"DefaultTTL below MinTTL", func(c *Config) { c.DefaultTTL = time.Millisecond }, "DefaultTTL"},
