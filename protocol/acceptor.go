@@ -149,7 +149,7 @@ func (m *Machine) onPropose(now Time, from string, p *Propose) {
 		m.send(from, &Reject{Name: p.Name, Attempt: p.Attempt, Promised: s.promised, Holder: s.info(now)})
 		return
 	}
-	if s.live(now) && s.owner != from {
+	if s.live(now) && s.owner != from && !m.cfg.Weaken.has(WeakReplaceLive) {
 		// Never replace a live lease of another owner (R5).
 		m.send(from, &Reject{Name: p.Name, Attempt: p.Attempt, Promised: s.promised, Holder: s.info(now)})
 		return

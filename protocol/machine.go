@@ -124,7 +124,11 @@ func New(cfg Config, start Start, rnd Rand, now Time) (*Machine, error) {
 	default:
 		return nil, fmt.Errorf("%w: Start.Kind %d", ErrConfig, start.Kind)
 	}
-	m.attempts = max(m.attempts, uint64(m.era)<<32)
+	// Attempt ids must never repeat across incarnations: an answer to an
+	// attempt of the previous incarnation must not count for this one (R3,
+	// R11). The era usually guarantees it; the random offset covers starts
+	// whose era did not rise (no durable era).
+	m.attempts = max(m.attempts, uint64(m.era)<<32|uint64(rnd.Int64N(1<<30))<<1)
 	return m, nil
 }
 

@@ -22,6 +22,13 @@ const (
 	// WeakCountVotes counts answers as a number instead of by voter identity
 	// (breaks R2).
 	WeakCountVotes
+	// WeakReplaceLive lets an acceptor record a Propose over another owner's
+	// live lease when the ballot is not below its promise, as classic Paxos
+	// accept does (drops R5's defence in depth). R5 alone repairs the R7 bug
+	// and, with the era floor, masks the R6 bug; the simulator switches this
+	// on beside WeakOwnerIsMeOpen and WeakLateTimer to show that R7 and R6
+	// are load-bearing on their own.
+	WeakReplaceLive
 	numWeakenings
 )
 
@@ -36,6 +43,8 @@ func (w Weakening) String() string {
 		return "R10-release-owner-only"
 	case WeakCountVotes:
 		return "R2-count-votes"
+	case WeakReplaceLive:
+		return "R5-replace-live"
 	}
 	return "invalid"
 }
