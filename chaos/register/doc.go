@@ -1,0 +1,51 @@
+// Package register is the resource of the chaos test: a fenced register, an
+// HTTP service that holds one value per key and accepts a write only with a
+// fencing token not lower than the highest it has accepted for the write's
+// lease name.
+//
+// # 1. API
+//
+//   - GET /v1/keys/{key} answers 200 {"key","value","token"} with the last
+//     value written and the token of its write, or 404 {"error"} if the key
+//     was never written.
+//   - PUT /v1/keys/{key} with the headers Lease-Name and Fencing-Token (see
+//     package node/fence) and the body {"value": "..."} answers 200
+//     {"key","value","token"} once the value is on disk, 409 {"error": "stale
+//     token", "name", "token", "highest"} if the token is below the highest
+//     admitted for the lease name, 400 for a malformed request, and 503 if
+//     the value or the token could not be made durable (the write's fate is
+//     then unknown to the caller: the token may have been admitted).
+//   - GET /healthz answers 200 "ok".
+//
+// Tokens travel as decimal strings: real tokens exceed 2^53.
+//
+// # 2. Durability
+//
+// Two files: the values (the file named by the caller, rewritten whole on
+// every write: temporary file, fsync, rename, fsync of the directory) and
+// the token floor (the same name plus ".tokens", kept by fence.OpenFile).
+// The token is raised on disk before the value is written, and the value is
+// on disk before the 200 leaves, so an acknowledged write survives a crash
+// of the server and a restarted server refuses every holder it refused
+// before.
+//
+// # 3. Guarantees
+//
+// Per lease name, accepted writes are applied one at a time in
+// non-decreasing token order (fence.Guard.Do holds the name's lock across
+// the check and the write); a write whose token is lower than one already
+// admitted is refused and changes nothing.
+//
+// # 4. The broken build
+//
+// Options.UnsafeNoFence turns the fence off: every write with a token is
+// accepted. It exists only so that the chaos test can show that its checkers
+// catch a resource that admits stale holders; `tenure fenced-register`
+// exposes it as a flag that its usage does not list.
+//
+// # 5. Testing map
+//
+//   - server_test.go: the HTTP answers, stale refusals, restart with the
+//     files kept, the unsafe mode admitting a stale write.
+//   - store_test.go: the value file's format, corrupt files refused.
+package register
