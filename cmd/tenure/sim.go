@@ -1,0 +1,335 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tenure-dev/tenure/sim"
+)
+
+func init() {
+	register("sim", "simulate a cluster under faults and check the lease invariants", runSim)
+}
+
+// delayFlag parses MIN-MAX, e.g. 1ms-30ms.
+type delayFlag struct{ min, max time.Duration }
+
+func (d *delayFlag) String() string { return d.min.String() + "-" + d.max.String() }
+
+func (d *delayFlag) Set(v string) error {
+	lo, hi, ok := strings.Cut(v, "-")
+	if !ok {
+		return errors.New("want MIN-MAX, e.g. 1ms-30ms")
+	}
+	a, err := time.ParseDuration(lo)
+	if err != nil {
+		return err
+	}
+	b, err := time.ParseDuration(hi)
+	if err != nil {
+		return err
+	}
+	if a < 0 || b < a {
+		return errors.New("want 0 <= MIN <= MAX")
+	}
+	d.min, d.max = a, b
+	return nil
+}
+
+// simFlags are the flags of `tenure sim`; keep the names: scripts and
+// replay commands use them.
+type simFlags struct {
+	fs           *flag.FlagSet
+	seed         uint64
+	seeds        int
+	nodes        int
+	clients      int
+	leases       int
+	duration     time.Duration
+	ttl          time.Duration
+	drift        float64
+	assumedDrift float64
+	faults       string
+	loss, dup    float64
+	tail         float64
+	delay        delayFlag
+	partitions   float64
+	crashes      float64
+	pauses       float64
+	quarantine   time.Duration
+	margin       time.Duration
+	noEra        bool
+	jsonOut      bool
+	timeline     string
+	trace        string
+	workers      int
+}
+
+func newSimFlags(stderr io.Writer) *simFlags {
+	d := sim.DefaultOptions()
+	f := &simFlags{fs: flag.NewFlagSet("sim", flag.ContinueOnError)}
+	fs := f.fs
+	fs.SetOutput(stderr)
+	fs.Uint64Var(&f.seed, "seed", d.Seed, "seed of the run (the first one with --seeds)")
+	fs.IntVar(&f.seeds, "seeds", 1, "sweep this many seeds from --seed, in parallel")
+	fs.IntVar(&f.nodes, "nodes", d.Voters, "voters (acceptor nodes)")
+	fs.IntVar(&f.clients, "clients", d.Clients, "extra non-voter nodes running clients")
+	fs.IntVar(&f.leases, "leases", d.Leases, "lease names")
+	fs.DurationVar(&f.duration, "duration", d.Duration, "simulated time with faults (a quiet phase follows)")
+	fs.DurationVar(&f.ttl, "ttl", d.TTL, "lease TTL")
+	fs.Float64Var(&f.drift, "drift", d.Drift, "real bound on the clocks' rate error")
+	fs.Float64Var(&f.assumedDrift, "assumed-drift", d.AssumedDrift, "drift the protocol is configured to assume (default: --drift)")
+	fs.StringVar(&f.faults, "faults", "mild", "fault preset: none, mild or harsh")
+	fs.Float64Var(&f.loss, "loss", 0, "datagram loss probability (default: the preset's)")
+	fs.Float64Var(&f.dup, "dup", 0, "datagram duplication probability (default: the preset's)")
+	fs.Float64Var(&f.tail, "tail", 0, "probability of a very late datagram (default: the preset's)")
+	f.delay = delayFlag{d.Faults.DelayMin, d.Faults.DelayMax}
+	fs.Var(&f.delay, "delay", "one-way delay range MIN-MAX, e.g. 1ms-30ms (default: the preset's)")
+	fs.Float64Var(&f.partitions, "partitions", 0, "partitions per simulated minute (default: the preset's)")
+	fs.Float64Var(&f.crashes, "crashes", 0, "crashes and clean restarts per simulated minute (default: the preset's)")
+	fs.Float64Var(&f.pauses, "pauses", 0, "process pauses per simulated minute (default: the preset's)")
+	fs.DurationVar(&f.quarantine, "quarantine", 0, "override the computed quarantine (0: none at all, unsafe)")
+	fs.DurationVar(&f.margin, "margin", d.Margin, "the protocol's operation margin m")
+	fs.BoolVar(&f.noEra, "no-era", false, "restart crashed nodes without their durable era floor (unsafe)")
+	fs.BoolVar(&f.jsonOut, "json", false, "print the report as one JSON object")
+	fs.StringVar(&f.timeline, "timeline", "", "write an HTML timeline of the run (the first violating seed of a sweep) to FILE")
+	fs.StringVar(&f.trace, "trace", "", "write the text trace of the run (the first seed) to FILE")
+	fs.IntVar(&f.workers, "workers", 0, "parallel runs of a sweep (default: one per CPU)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: tenure sim [flags]\n\nSimulate a cluster running the real protocol under a faulty network,\ndrifting clocks, crashes and pauses; check that no two nodes ever hold a\nlease at once, that fencing tokens rise, and that leases are granted again\nonce faults stop. Exit status: 0 no violation, 1 violation, 2 bad usage.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	return f
+}
+
+// options turns the parsed flags into simulator options: the preset first,
+// then every flag given explicitly.
+func (f *simFlags) options() (sim.Options, error) {
+	o := sim.DefaultOptions()
+	preset, err := sim.ParseFaultPreset(f.faults)
+	if err != nil {
+		return o, err
+	}
+	o.Faults = sim.Preset(preset)
+	o.Seed = f.seed
+	o.Voters, o.Clients, o.Leases = f.nodes, f.clients, f.leases
+	o.Duration, o.TTL, o.Drift, o.Margin = f.duration, f.ttl, f.drift, f.margin
+	o.AssumedDrift = f.drift
+	o.NoEra = f.noEra
+	set := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if set["assumed-drift"] {
+		o.AssumedDrift = f.assumedDrift
+	}
+	if set["loss"] {
+		o.Faults.Loss = f.loss
+	}
+	if set["dup"] {
+		o.Faults.Dup = f.dup
+	}
+	if set["tail"] {
+		o.Faults.Tail = f.tail
+	}
+	if set["delay"] {
+		o.Faults.DelayMin, o.Faults.DelayMax = f.delay.min, f.delay.max
+	}
+	if set["partitions"] {
+		o.Faults.Partitions = f.partitions
+	}
+	if set["crashes"] {
+		o.Faults.Crashes = f.crashes
+	}
+	if set["pauses"] {
+		o.Faults.Pauses = f.pauses
+	}
+	if set["quarantine"] {
+		if f.quarantine < 0 {
+			return o, fmt.Errorf("%w: quarantine %v is negative", sim.ErrOptions, f.quarantine)
+		}
+		o.Quarantine = f.quarantine
+	}
+	if f.seeds < 1 {
+		return o, fmt.Errorf("%w: seeds %d: want at least 1", sim.ErrOptions, f.seeds)
+	}
+	return o, o.Validate()
+}
+
+// replay is the command that reruns one seed with the same options: every
+// flag given explicitly, except those that choose seeds or outputs.
+func (f *simFlags) replay(seed uint64) string {
+	parts := []string{"go run ./cmd/tenure sim --seed", fmt.Sprint(seed)}
+	f.fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "seed", "seeds", "json", "timeline", "trace", "workers":
+			return
+		}
+		if fl.Name == "no-era" {
+			if fl.Value.String() == "true" {
+				parts = append(parts, "--no-era")
+			}
+			return
+		}
+		parts = append(parts, "--"+fl.Name, fl.Value.String())
+	})
+	return strings.Join(parts, " ")
+}
+
+func runSim(args []string, stdout, stderr io.Writer) int {
+	f := newSimFlags(stderr)
+	if err := f.fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			f.fs.SetOutput(stdout)
+			f.fs.Usage()
+			return 0
+		}
+		return 2
+	}
+	if f.fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "tenure sim: unexpected argument %q (flags only; see --help)\n", f.fs.Arg(0))
+		return 2
+	}
+	opts, err := f.options()
+	if err != nil {
+		fmt.Fprintf(stderr, "tenure sim: %v\n", err)
+		return 2
+	}
+	if f.trace != "" {
+		if err := writeTrace(f.trace, opts); err != nil {
+			fmt.Fprintf(stderr, "tenure sim: %v\n", err)
+			return 2
+		}
+	}
+	var progress func(int)
+	if f.seeds > 1 && !f.jsonOut && isTerminal(stderr) {
+		progress = progressBar(stderr, f.seeds)
+	}
+	sum, err := sim.Sweep(opts, f.seeds, f.workers, progress)
+	if progress != nil {
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "tenure sim: %v\n", err)
+		return 2
+	}
+	for _, v := range sum.Violations {
+		v.Replay = f.replay(v.Seed)
+	}
+	if f.timeline != "" {
+		seed := opts.Seed
+		if len(sum.Violations) > 0 {
+			seed = sum.Violations[0].Seed
+		}
+		if err := writeTimeline(f.timeline, opts, seed); err != nil {
+			fmt.Fprintf(stderr, "tenure sim: %v\n", err)
+			return 2
+		}
+	}
+	if f.jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(sum); err != nil {
+			fmt.Fprintf(stderr, "tenure sim: %v\n", err)
+			return 2
+		}
+	} else {
+		printSummary(stdout, f, opts, sum)
+	}
+	if len(sum.Violations) > 0 {
+		return 1
+	}
+	return 0
+}
+
+func writeTrace(path string, opts sim.Options) error {
+	file, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	s, err := sim.New(opts, file)
+	if err != nil {
+		file.Close()
+		return err
+	}
+	s.RunToEnd()
+	return file.Close()
+}
+
+func writeTimeline(path string, opts sim.Options, seed uint64) error {
+	opts.Seed = seed
+	opts.RecordTimeline = true
+	r, err := sim.Run(opts)
+	if err != nil {
+		return err
+	}
+	file, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := sim.WriteTimelineHTML(file, r, opts); err != nil {
+		file.Close()
+		return err
+	}
+	return file.Close()
+}
+
+func printSummary(w io.Writer, f *simFlags, o sim.Options, s *sim.Summary) {
+	seeds := fmt.Sprintf("seed %d", s.FirstSeed)
+	if f.seeds > 1 {
+		seeds = fmt.Sprintf("seeds %d..%d (%d of %d run)", s.FirstSeed, s.FirstSeed+uint64(s.Seeds)-1, s.Seeds, f.seeds)
+	}
+	fmt.Fprintf(w, "tenure sim: %s; %d voters + %d clients, %d leases, %v of faults (%s) + quiet phase, ttl %v, drift %g (assumed %g)\n\n",
+		seeds, o.Voters, o.Clients, o.Leases, o.Duration, f.faults, o.TTL, o.Drift, o.AssumedDrift)
+	result := "OK, no violation"
+	if len(s.Violations) > 0 {
+		result = "VIOLATION (" + s.Violations[0].Kind + ")"
+	}
+	row := func(k, v string, a ...any) { fmt.Fprintf(w, "  %-18s %s\n", k, fmt.Sprintf(v, a...)) }
+	row("result", "%s", result)
+	row("grants", "%d", s.Grants)
+	row("max holders", "%d at one instant", s.MaxConcurrentHolders)
+	row("availability", "%.1f%%", 100*s.Availability)
+	row("failover p50/p99", "%.0f ms / %.0f ms (%d crashes of a holder)", s.FailoverP50Ms, s.FailoverP99Ms, s.Failovers)
+	row("messages/grant", "%.1f", s.MessagesPerGrant)
+	row("fenced writes", "%d accepted, %d rejected as stale", s.Writes, s.WritesRejected)
+	row("events", "%d in %.2fs wall (%.2f M events/s), %.0f s simulated", s.Events, s.WallSeconds, s.EventsPerSec/1e6, s.SimSeconds)
+	row("trace digest", "%s", s.TraceDigest)
+	for _, v := range s.Violations {
+		fmt.Fprintf(w, "\nVIOLATION %s: lease %s, nodes %s, true time %s, seed %d\n  %s\n\nLast events:\n",
+			v.Kind, v.Lease, strings.Join(v.Nodes, ","), v.At, v.Seed, v.Detail)
+		for _, l := range v.Last {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+		fmt.Fprintf(w, "\nReplay: %s\n", v.Replay)
+	}
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progressBar draws a one-line bar, redrawn in place.
+func progressBar(w io.Writer, total int) func(int) {
+	last := -1
+	return func(done int) {
+		pct := done * 100 / total
+		if pct == last && done != total {
+			return
+		}
+		last = pct
+		const width = 40
+		fill := done * width / total
+		fmt.Fprintf(w, "\r[%s%s] %d/%d seeds", strings.Repeat("#", fill), strings.Repeat(".", width-fill), done, total)
+	}
+}

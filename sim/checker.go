@@ -1,0 +1,367 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tenure-dev/tenure/protocol"
+)
+
+// Violation kinds.
+const (
+	// VTwoHolders: two nodes believed they held one lease at the same true
+	// instant (checker a).
+	VTwoHolders = "two-holders"
+	// VTokenOrder: a later tenure of a lease got a token not above the
+	// previous one (checker b).
+	VTokenOrder = "token-order"
+	// VFencing: the fenced resource accepted a write it should not have
+	// (checker c).
+	VFencing = "fencing"
+	// VLiveness: after faults stopped, a lease somebody waited for stayed
+	// without a holder longer than the bound (checker d).
+	VLiveness = "liveness"
+	// VInternal: the simulator or the protocol broke an internal contract
+	// (a datagram that does not decode, an event that contradicts Holding).
+	VInternal = "internal"
+)
+
+// Violation is a broken invariant: what, where, when, and the trace lines
+// that led to it.
+type Violation struct {
+	Kind   string        `json:"kind"`
+	Lease  string        `json:"lease,omitempty"`
+	Nodes  []string      `json:"nodes,omitempty"`
+	At     time.Duration `json:"at_ns"`
+	Detail string        `json:"detail"`
+	Seed   uint64        `json:"seed"`
+	Last   []string      `json:"last_events"`
+	Replay string        `json:"replay,omitempty"`
+}
+
+// belief is one node's view that it holds one lease, judged on its own
+// clock: from its EventAcquired until its Lost or Released event, or until
+// its local clock reaches the deadline, whichever is first.
+type belief struct {
+	active   bool
+	token    uint64
+	deadline protocol.Time // local
+	start    int64         // true
+	estEnd   int64         // true instant the deadline is reached at the current rate
+}
+
+// checker holds the invariant state.
+type checker struct {
+	s         *Sim
+	b         [][]belief // [lease][node]
+	lastTok   []uint64
+	lastNode  []int
+	holders   []int // active beliefs per lease, by events
+	demand    []int // clients waiting (Wait=true) per lease
+	vacant    []int64
+	vacGen    []uint32
+	heldNs    []int64
+	crashAt   []int64
+	failovers []int64
+	maxConc   int
+	grants    uint64
+}
+
+func (c *checker) init(s *Sim, nodes, leases int) {
+	c.s = s
+	c.b = make([][]belief, leases)
+	for l := range c.b {
+		c.b[l] = make([]belief, nodes)
+	}
+	c.lastTok = make([]uint64, leases)
+	c.lastNode = make([]int, leases)
+	c.holders = make([]int, leases)
+	c.demand = make([]int, leases)
+	c.vacant = make([]int64, leases)
+	c.vacGen = make([]uint32, leases)
+	c.heldNs = make([]int64, leases)
+	c.crashAt = make([]int64, leases)
+	for l := range leases {
+		c.vacant[l] = -1
+		c.crashAt[l] = -1
+		c.lastNode[l] = -1
+	}
+	c.maxConc = 0
+}
+
+// activeAt reports whether node j's belief in lease l still holds now.
+func (c *checker) activeNow(l, j int) bool {
+	b := &c.b[l][j]
+	return b.active && c.s.nodes[j].clk.local(c.s.now) < b.deadline
+}
+
+// believes reports whether node j holds lease l with token tok now.
+func (c *checker) believes(j, l int, tok uint64) bool {
+	return c.activeNow(l, j) && c.b[l][j].token == tok
+}
+
+// others checks (a) when node j's belief in lease l starts or extends: no
+// other node may believe it holds l at this instant.
+func (c *checker) others(l, j int) bool {
+	conc := 1
+	for k := range c.b[l] {
+		if k != j && c.activeNow(l, k) {
+			conc++
+			c.maxConc = max(c.maxConc, conc)
+			bk := &c.b[l][k]
+			c.s.violate(VTwoHolders, l, []int{k, j}, fmt.Sprintf(
+				"%s acquired/renewed %s (token %s) while %s still believes it holds it (token %s, %s of its local time left)",
+				c.s.nodes[j].name, c.s.leases[l], tokStr(c.b[l][j].token), c.s.nodes[k].name, tokStr(bk.token),
+				time.Duration(bk.deadline-c.s.nodes[k].clk.local(c.s.now))))
+			return false
+		}
+	}
+	c.maxConc = max(c.maxConc, conc)
+	return true
+}
+
+func tokStr(t uint64) string {
+	e, r := protocol.TokenBallot(t)
+	return fmt.Sprintf("%d.%d", e, r)
+}
+
+// acquired: node n's EventAcquired for lease l.
+func (c *checker) acquired(n *node, l int, ev *protocol.Event) {
+	s := c.s
+	c.grants++
+	tok, dl, ok := n.m.Holding(s.leases[l])
+	if !ok || tok != ev.Token || dl != ev.Deadline {
+		s.fail(fmt.Sprintf("%s: EventAcquired %s token %s deadline %d but Holding says %v %s %d", n.name, s.leases[l], tokStr(ev.Token), ev.Deadline, ok, tokStr(tok), dl))
+		return
+	}
+	b := &c.b[l][n.idx]
+	if b.active {
+		c.close(l, n.idx)
+	}
+	*b = belief{active: true, token: ev.Token, deadline: ev.Deadline, start: s.now, estEnd: n.clk.trueAt(s.now, ev.Deadline)}
+	c.holders[l]++
+	if s.tl != nil {
+		s.tl.holdStart(l, n.idx, ev.Token, s.now)
+	}
+	// (b) tokens strictly increase from one tenure to the next.
+	if c.lastNode[l] >= 0 && ev.Token <= c.lastTok[l] {
+		s.violate(VTokenOrder, l, []int{c.lastNode[l], n.idx}, fmt.Sprintf(
+			"%s got token %s for %s after %s had token %s: a later tenure with a token not above the earlier one",
+			n.name, tokStr(ev.Token), s.leases[l], s.nodes[c.lastNode[l]].name, tokStr(c.lastTok[l])))
+		return
+	}
+	c.lastTok[l], c.lastNode[l] = ev.Token, n.idx
+	// (a) at most one believer.
+	if !c.others(l, n.idx) {
+		return
+	}
+	if c.crashAt[l] >= 0 {
+		c.failovers = append(c.failovers, s.now-c.crashAt[l])
+		c.crashAt[l] = -1
+	}
+	c.vacancy(l)
+}
+
+// renewed: the belief moves its deadline.
+func (c *checker) renewed(n *node, l int, ev *protocol.Event) {
+	s := c.s
+	b := &c.b[l][n.idx]
+	if !b.active || b.token != ev.Token {
+		s.fail(fmt.Sprintf("%s: EventRenewed %s token %s without a tenure", n.name, s.leases[l], tokStr(ev.Token)))
+		return
+	}
+	if s.nodes[n.idx].clk.local(s.now) >= b.deadline {
+		// The deadline had passed (a paused node renewed late): the belief
+		// starts again here, in the timeline too.
+		c.close(l, n.idx)
+		*b = belief{active: true, token: ev.Token, start: s.now}
+		c.holders[l]++
+		if s.tl != nil {
+			s.tl.holdStart(l, n.idx, ev.Token, s.now)
+		}
+	}
+	b.deadline = ev.Deadline
+	b.estEnd = n.clk.trueAt(s.now, ev.Deadline)
+	if c.others(l, n.idx) {
+		c.vacancy(l)
+	}
+}
+
+// ended: a Lost or Released event.
+func (c *checker) ended(n *node, l int, tok uint64) {
+	b := &c.b[l][n.idx]
+	if b.active && b.token == tok {
+		c.close(l, n.idx)
+		c.vacancy(l)
+	}
+}
+
+// close ends node j's belief in lease l, accounting its held time.
+func (c *checker) close(l, j int) {
+	b := &c.b[l][j]
+	if !b.active {
+		return
+	}
+	end := min(c.s.now, b.estEnd)
+	if end > b.start {
+		c.heldNs[l] += end - b.start
+	}
+	b.active = false
+	c.holders[l]--
+	if c.s.tl != nil {
+		c.s.tl.holdEnd(l, j, end)
+	}
+}
+
+// nodeDown ends every belief of a node that crashed or shut down. A crash of
+// a holder starts a failover measurement.
+func (c *checker) nodeDown(n *node, crashed bool) {
+	for l := range c.b {
+		if !c.b[l][n.idx].active {
+			continue
+		}
+		if crashed && c.activeNow(l, n.idx) && c.crashAt[l] < 0 {
+			c.crashAt[l] = c.s.now
+		}
+		c.close(l, n.idx)
+		c.vacancy(l)
+	}
+}
+
+// rateChanged re-estimates when n's active beliefs end.
+func (c *checker) rateChanged(n *node) {
+	for l := range c.b {
+		b := &c.b[l][n.idx]
+		if b.active && n.clk.local(c.s.now) < b.deadline {
+			b.estEnd = n.clk.trueAt(c.s.now, b.deadline)
+		}
+	}
+}
+
+func (c *checker) demandChange(l, d int) {
+	c.demand[l] += d
+	c.vacancy(l)
+}
+
+// quietStarts begins checker (d): from now on a lease with a waiting client
+// and no holder must get one within the liveness bound.
+func (c *checker) quietStarts() {
+	for l := range c.vacant {
+		c.vacancy(l)
+	}
+}
+
+// vacancy tracks, in the quiet phase, how long each wanted lease has had no
+// holder, and schedules the deadline check.
+func (c *checker) vacancy(l int) {
+	s := c.s
+	if !s.quiet {
+		return
+	}
+	if c.demand[l] > 0 && c.holders[l] == 0 {
+		if c.vacant[l] < 0 {
+			c.vacant[l] = s.now
+			c.vacGen[l]++
+			s.push(event{at: s.now + int64(s.bound), kind: evLiveness, aux: int32(l), gen: c.vacGen[l]})
+		}
+		return
+	}
+	c.vacant[l] = -1
+}
+
+func (c *checker) livenessDue(l int, gen uint32) {
+	if gen != c.vacGen[l] || c.vacant[l] < 0 {
+		return
+	}
+	s := c.s
+	s.stats.events++
+	var waiting []int
+	for _, n := range s.nodes {
+		if cl := &n.clients[l]; cl.state == clAcquiring && cl.wait {
+			waiting = append(waiting, n.idx)
+		}
+	}
+	s.violate(VLiveness, l, waiting, fmt.Sprintf(
+		"faults stopped at %s; %s has been wanted and without a holder since %s, longer than the bound %v",
+		fmtTime(s.quietAt), s.leases[l], fmtTime(c.vacant[l]), s.bound))
+}
+
+// availability is the fraction of the run each lease had a holder,
+// averaged over the leases.
+func (c *checker) availability() float64 {
+	total := c.s.now
+	if total <= 0 || len(c.heldNs) == 0 {
+		return 0
+	}
+	var sum float64
+	for l := range c.heldNs {
+		h := c.heldNs[l]
+		for j := range c.b[l] {
+			if b := &c.b[l][j]; b.active {
+				if end := min(c.s.now, b.estEnd); end > b.start {
+					h += end - b.start
+				}
+			}
+		}
+		sum += min(1, float64(h)/float64(total))
+	}
+	return sum / float64(len(c.heldNs))
+}
+
+// onProtocolEvent feeds one event of n's output to the trace, the checker
+// and the client.
+func (s *Sim) onProtocolEvent(n *node, ev *protocol.Event) {
+	l := s.leaseOf(ev.Name)
+	if l < 0 {
+		return
+	}
+	r := record{at: s.now, node: uint8(n.idx), peer: noNode, lease: int16(l), a: ev.Token, b: int64(ev.Deadline)}
+	switch ev.Kind {
+	case protocol.EventAcquired:
+		r.kind = trAcquired
+		s.tr.add(r)
+		s.chk.acquired(n, l, ev)
+	case protocol.EventRenewed:
+		r.kind = trRenewed
+		s.tr.add(r)
+		s.chk.renewed(n, l, ev)
+	case protocol.EventLost:
+		r.kind = trLost
+		s.tr.add(r)
+		s.chk.ended(n, l, ev.Token)
+	case protocol.EventReleased:
+		r.kind = trReleased
+		s.tr.add(r)
+		s.chk.ended(n, l, ev.Token)
+	case protocol.EventFailed:
+		r.kind = trFailed
+		s.tr.add(r)
+	default:
+		return
+	}
+	if s.viol == nil {
+		s.clientEvent(n, l, ev)
+	}
+}
+
+// violate records the first violation; the run stops at once.
+func (s *Sim) violate(kind string, l int, nodes []int, detail string) {
+	if s.viol != nil {
+		return
+	}
+	s.tr.add(record{at: s.now, kind: trViolation, node: noNode, peer: noNode, lease: int16(l)})
+	v := &Violation{Kind: kind, At: time.Duration(s.now), Detail: detail, Seed: s.opts.Seed, Last: s.tr.last()}
+	if l >= 0 {
+		v.Lease = s.leases[l]
+	}
+	for _, j := range nodes {
+		v.Nodes = append(v.Nodes, s.nodes[j].name)
+	}
+	s.viol = v
+	if s.tl != nil {
+		s.tl.violation(s.now, l)
+	}
+}
+
+// fail reports a broken internal contract as a violation.
+func (s *Sim) fail(detail string) { s.violate(VInternal, -1, nil, detail) }

@@ -1,0 +1,123 @@
+package sim
+
+import "time"
+
+// The random fault generators (Options.Workload), one Poisson process each.
+const (
+	faultPartition = 1 + iota
+	faultCrash
+	faultPause
+)
+
+func (s *Sim) faultRate(k int) float64 {
+	f := &s.opts.Faults
+	switch k {
+	case faultPartition:
+		return f.Partitions
+	case faultCrash:
+		return f.Crashes
+	}
+	return f.Pauses
+}
+
+// scheduleFault draws the next arrival of fault kind k, if it falls before
+// the quiet phase.
+func (s *Sim) scheduleFault(k int) {
+	rate := s.faultRate(k)
+	if rate <= 0 {
+		return
+	}
+	at := s.now + s.expDelay(time.Duration(float64(time.Minute)/rate))
+	if at >= s.quietAt {
+		return
+	}
+	s.push(event{at: at, kind: evFault, aux: int32(k)})
+}
+
+func (s *Sim) onFault(e *event) {
+	if s.quiet {
+		return
+	}
+	s.stats.events++
+	switch e.aux {
+	case faultPartition:
+		s.randomPartition()
+	case faultCrash:
+		s.randomCrash()
+	case faultPause:
+		s.randomPause()
+	}
+	s.scheduleFault(int(e.aux))
+}
+
+// faultLength draws how long a fault lasts: half the time shorter than a
+// TTL (the holder may survive it), half the time a few TTLs (it will not).
+func (s *Sim) faultLength() int64 {
+	ttl := s.opts.TTL
+	if s.rnd.IntN(2) == 0 {
+		return s.uniform(time.Millisecond, ttl)
+	}
+	return int64(ttl) + s.expDelay(3*ttl)
+}
+
+// randomPartition cuts the network one of three ways: a symmetric split of
+// a minority from the rest, an isolated node, or one node deaf to some
+// others (asymmetric).
+func (s *Sim) randomPartition() {
+	n := len(s.nodes)
+	if n < 2 {
+		return
+	}
+	perm := s.rnd.Perm(n)
+	var id int
+	switch s.rnd.IntN(3) {
+	case 0:
+		id = s.split(perm[:1+s.rnd.IntN(max(1, n/2))])
+	case 1:
+		id = s.split(perm[:1])
+	default:
+		id = s.deafen(perm[0], perm[1:2+s.rnd.IntN(n-1)])
+	}
+	s.push(event{at: s.now + s.faultLength(), kind: evHeal, aux: int32(id)})
+}
+
+// upNodes lists the nodes that are running and not paused.
+func (s *Sim) upNodes() []int {
+	var up []int
+	for _, n := range s.nodes {
+		if !n.down && !n.paused {
+			up = append(up, n.idx)
+		}
+	}
+	return up
+}
+
+func (s *Sim) randomCrash() {
+	up := s.upNodes()
+	if len(up) == 0 {
+		return
+	}
+	n := s.nodes[up[s.rnd.IntN(len(up))]]
+	d := s.faultLength()
+	if s.rnd.Float64() < s.opts.Faults.CleanShare {
+		s.shutdown(n, d)
+	} else {
+		s.crash(n, d)
+	}
+}
+
+// randomPause freezes a node: mostly a short stall, sometimes a GC pause
+// longer than half a TTL, long enough to outlive its tenure's deadline.
+func (s *Sim) randomPause() {
+	up := s.upNodes()
+	if len(up) == 0 {
+		return
+	}
+	n := s.nodes[up[s.rnd.IntN(len(up))]]
+	ttl := s.opts.TTL
+	d := s.uniform(time.Millisecond, 300*time.Millisecond)
+	if s.rnd.IntN(5) < 2 {
+		d = s.uniform(ttl/2, 2*ttl)
+	}
+	s.pause(n, d)
+}

@@ -1,0 +1,281 @@
+package sim
+
+import (
+	"fmt"
+
+	"github.com/tenure-dev/tenure/protocol"
+)
+
+// node is one simulated process: a protocol machine, a drifting clock, the
+// durable era it fsynced, and the clients that run on it.
+type node struct {
+	idx   int
+	name  string
+	voter bool
+	cfg   protocol.Config
+	m     *protocol.Machine
+	clk   clock
+
+	down       bool   // crashed or shut down
+	inc        uint32 // incarnation: bumped when the node goes down
+	durableEra uint32 // the last PersistEra: survives crashes (R12)
+	state      []byte // encoded clean-shutdown State, if the last stop was clean
+
+	paused   bool
+	pauseGen uint32
+	inbox    []queued // datagrams that arrived during a pause
+	deferred []deferredAct
+
+	wakeGen uint32 // invalidates older wake events
+	wakeAt  int64  // true instant of the pending wake, -1 if none
+
+	clients []client
+}
+
+// queued is a datagram waiting at a paused node.
+type queued struct {
+	from int32
+	data []byte
+}
+
+// deferredAct is a client action that fell due during a pause.
+type deferredAct struct {
+	lease int32
+	act   uint64
+	gen   uint32
+}
+
+// local is the node's clock now.
+func (s *Sim) local(n *node) protocol.Time { return n.clk.local(s.now) }
+
+// startNode builds a machine for n with the given start and handles its
+// first output (the era to persist).
+func (s *Sim) startNode(n *node, st protocol.Start) error {
+	m, err := protocol.New(n.cfg, st, s.rnd, s.local(n))
+	if err != nil {
+		return fmt.Errorf("sim: start %s: %w", n.name, err)
+	}
+	n.m = m
+	n.down = false
+	n.wakeAt = -1
+	s.flush(n)
+	return nil
+}
+
+// flush hands a node's output to the world in the order the protocol
+// demands: persist the era, then send the messages, then deliver the events;
+// then it reschedules the node's wake-up.
+func (s *Sim) flush(n *node) {
+	out := n.m.Ready()
+	if out.PersistEra != 0 && out.PersistEra > n.durableEra {
+		n.durableEra = out.PersistEra
+	}
+	if len(out.Messages) > 0 {
+		s.net.send(n, out.Messages)
+	}
+	for i := range out.Events {
+		s.onProtocolEvent(n, &out.Events[i])
+	}
+	s.scheduleWake(n)
+}
+
+// scheduleWake keeps exactly one pending wake event per node, at the true
+// instant its clock reaches the machine's NextWake.
+func (s *Sim) scheduleWake(n *node) {
+	if n.down || n.paused {
+		return
+	}
+	w := n.m.NextWake()
+	if w == protocol.Never {
+		if n.wakeAt >= 0 {
+			n.wakeGen++
+			n.wakeAt = -1
+		}
+		return
+	}
+	t := n.clk.trueAt(s.now, w)
+	if t == n.wakeAt {
+		return
+	}
+	n.wakeGen++
+	n.wakeAt = t
+	s.push(event{at: t, kind: evWake, node: int32(n.idx), gen: n.wakeGen})
+}
+
+func (s *Sim) onWake(e *event) {
+	n := s.nodes[e.node]
+	if n.down || n.paused || e.gen != n.wakeGen {
+		return
+	}
+	s.stats.events++
+	n.wakeAt = -1
+	s.tr.add(record{at: s.now, kind: trTick, node: uint8(n.idx), peer: noNode, lease: -1})
+	n.m.Tick(s.local(n))
+	s.flush(n)
+}
+
+// deliver hands one datagram to a running node's machine.
+func (s *Sim) deliver(n *node, from int32, data []byte) {
+	src, msgs, err := s.dec.Decode(data)
+	if err != nil {
+		s.fail(fmt.Sprintf("datagram from %s to %s does not decode: %v", s.nodes[from].name, n.name, err))
+		return
+	}
+	lease := int16(-1)
+	if len(msgs) > 0 {
+		lease = int16(s.leaseOf(msgs[0].Lease()))
+	}
+	s.tr.add(record{at: s.now, kind: trDeliver, node: uint8(n.idx), peer: uint8(from), lease: lease, a: packTypes(msgs), b: int64(len(data))})
+	now := s.local(n)
+	for _, m := range msgs {
+		n.m.Step(now, src, m)
+	}
+	s.flush(n)
+}
+
+func (s *Sim) leaseOf(name string) int {
+	if i, ok := s.leaseIx[name]; ok {
+		return i
+	}
+	return -1
+}
+
+// crash stops a node without warning: its machine is gone, its durable era
+// stays.
+func (s *Sim) crash(n *node, downFor int64) {
+	s.tr.add(record{at: s.now, kind: trCrash, node: uint8(n.idx), peer: noNode, lease: -1})
+	n.m.Stop()
+	n.state = nil
+	s.goDown(n, downFor, true)
+}
+
+// shutdown stops a node cleanly: its clients release what they hold (or,
+// half the time, simply stop), then the machine's State is written.
+func (s *Sim) shutdown(n *node, downFor int64) {
+	s.tr.add(record{at: s.now, kind: trShutdown, node: uint8(n.idx), peer: noNode, lease: -1})
+	if s.rnd.IntN(2) == 0 {
+		for l := range n.clients {
+			if c := &n.clients[l]; c.state == clHolding {
+				s.release(n, l)
+			}
+		}
+	}
+	st := n.m.Snapshot(s.local(n))
+	b, err := protocol.EncodeState(st)
+	if err != nil {
+		s.fail(fmt.Sprintf("encode state of %s: %v", n.name, err))
+		return
+	}
+	n.state = b
+	s.goDown(n, downFor, false)
+}
+
+func (s *Sim) goDown(n *node, downFor int64, crashed bool) {
+	n.m = nil
+	n.down = true
+	n.inc++
+	n.paused = false
+	n.pauseGen++
+	for _, q := range n.inbox {
+		s.net.free(q.data)
+	}
+	n.inbox = n.inbox[:0]
+	n.deferred = n.deferred[:0]
+	n.wakeGen++
+	n.wakeAt = -1
+	s.chk.nodeDown(n, crashed)
+	s.clientsDown(n)
+	if s.tl != nil {
+		s.tl.down(n.idx, s.now)
+	}
+	if downFor > 0 {
+		s.push(event{at: s.now + downFor, kind: evRestart, node: int32(n.idx), gen: n.inc})
+	}
+}
+
+// restart starts a down node again: from its clean-shutdown State if it
+// has one, otherwise as after a crash, from its durable era (or from era 0
+// when the era floor is switched off).
+func (s *Sim) restart(n *node) {
+	st := protocol.Start{Kind: protocol.StartCrashed, Era: n.durableEra}
+	if s.opts.NoEra {
+		st.Era = 0
+	}
+	clean := int64(0)
+	if n.state != nil {
+		state, err := protocol.DecodeState(n.state)
+		if err != nil {
+			s.fail(fmt.Sprintf("decode state of %s: %v", n.name, err))
+			return
+		}
+		st = protocol.Start{Kind: protocol.StartClean, State: state}
+		n.state = nil // consumed before anything is answered (R9)
+		clean = 1
+	}
+	if err := s.startNode(n, st); err != nil {
+		s.fail(err.Error())
+		return
+	}
+	s.tr.add(record{at: s.now, kind: trRestart, node: uint8(n.idx), peer: noNode, lease: -1, a: uint64(n.m.Era()), b: clean})
+	if s.tl != nil {
+		s.tl.up(n.idx, s.now)
+	}
+	s.clientsUp(n)
+}
+
+// pause freezes a node for d: it handles nothing, its clock runs on.
+func (s *Sim) pause(n *node, d int64) {
+	s.tr.add(record{at: s.now, kind: trPause, node: uint8(n.idx), peer: noNode, lease: -1, b: d})
+	n.paused = true
+	n.pauseGen++
+	n.wakeGen++
+	n.wakeAt = -1
+	if s.tl != nil {
+		s.tl.pause(n.idx, s.now, s.now+d)
+	}
+	s.push(event{at: s.now + d, kind: evUnpause, node: int32(n.idx), gen: n.pauseGen})
+}
+
+// unpause wakes a paused node: it handles everything that queued up, timers
+// and datagrams in a random order (an event loop after a GC pause), then
+// the client actions that fell due.
+func (s *Sim) unpause(n *node) {
+	n.paused = false
+	n.pauseGen++
+	s.tr.add(record{at: s.now, kind: trUnpause, node: uint8(n.idx), peer: noNode, lease: -1, a: uint64(len(n.inbox))})
+	if s.tl != nil {
+		s.tl.unpause(n.idx, s.now)
+	}
+	tickFirst := s.rnd.IntN(2) == 0
+	if tickFirst {
+		n.m.Tick(s.local(n))
+		s.flush(n)
+	}
+	inbox := n.inbox
+	n.inbox = nil
+	for _, q := range inbox {
+		if n.down || n.paused {
+			s.net.free(q.data)
+			continue
+		}
+		s.deliver(n, q.from, q.data)
+		s.net.free(q.data)
+	}
+	n.inbox = inbox[:0]
+	if n.down || n.paused {
+		return
+	}
+	if !tickFirst {
+		n.m.Tick(s.local(n))
+		s.flush(n)
+	}
+	acts := n.deferred
+	n.deferred = nil
+	for _, a := range acts {
+		if n.down || n.paused {
+			break
+		}
+		s.clientAct(n, int(a.lease), a.act, a.gen)
+	}
+	n.deferred = acts[:0]
+}

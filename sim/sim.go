@@ -1,0 +1,254 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"github.com/tenure-dev/tenure/protocol"
+)
+
+// Sim is one simulated cluster. It is single-threaded and deterministic:
+// everything it does follows from its Options (Seed included). Build it with
+// New, then either Run it (random workload and faults) or drive it by hand
+// (Acquire, Crash, Partition, Advance, ...) as the property tests do.
+type Sim struct {
+	opts    Options
+	rnd     *rand.Rand
+	now     int64 // true time, ns
+	seq     uint64
+	q       eventHeap
+	nodes   []*node
+	byName  map[string]int
+	leases  []string
+	leaseIx map[string]int
+	enc     *protocol.Encoder
+	dec     *protocol.Decoder
+	tr      *tracer
+
+	net   network
+	chk   checker
+	res   resource
+	stats stats
+	tl    *timelineRec
+
+	quiet   bool  // faults have stopped
+	quietAt int64 // when they stop (Run only)
+	end     int64 // when Run stops
+	bound   time.Duration
+	viol    *Violation
+}
+
+// Trace, when set before New, receives the text trace of the run, one line
+// per record. It is slow; use it to read a short run.
+type traceWriter = io.Writer
+
+// New builds a cluster: voters n1..nV and client nodes c1..cC, all started
+// fresh at random clock offsets, and (with Options.Workload) the clients,
+// the fault generators and the quiet phase scheduled. trace, if not nil,
+// receives the text trace.
+func New(opts Options, trace traceWriter) (*Sim, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Sim{
+		opts:    opts,
+		rnd:     rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
+		byName:  map[string]int{},
+		leaseIx: map[string]int{},
+		enc:     protocol.NewEncoder(),
+		dec:     protocol.NewDecoder(),
+		bound:   opts.LivenessBound(),
+	}
+	s.tr = newTracer(s, trace)
+	if opts.RecordTimeline {
+		s.tl = &timelineRec{}
+	}
+	var voters []string
+	for i := range opts.Voters {
+		voters = append(voters, fmt.Sprintf("n%d", i+1))
+	}
+	names := append([]string(nil), voters...)
+	for i := range opts.Clients {
+		names = append(names, fmt.Sprintf("c%d", i+1))
+	}
+	for i := range opts.Leases {
+		name := fmt.Sprintf("L%d", i+1)
+		s.leases = append(s.leases, name)
+		s.leaseIx[name] = i
+	}
+	s.net.init(s, len(names))
+	s.chk.init(s, len(names), opts.Leases)
+	s.res.init(opts.Leases)
+	for i, name := range names {
+		cfg, err := opts.protocolConfig(name, voters)
+		if err != nil {
+			return nil, err
+		}
+		n := &node{idx: i, name: name, voter: i < opts.Voters, cfg: cfg}
+		// Offsets keep every local instant positive and far from any other
+		// node's: instants of two nodes are never comparable.
+		n.clk = clock{l0: int64(time.Second) + s.rnd.Int64N(int64(time.Hour)), rate: s.randRate()}
+		n.clients = make([]client, opts.Leases)
+		for l := range n.clients {
+			n.clients[l].state = clIdle
+		}
+		s.byName[name] = i
+		s.nodes = append(s.nodes, n)
+	}
+	for _, n := range s.nodes {
+		if err := s.startNode(n, protocol.Start{Kind: protocol.StartFresh}); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Workload {
+		s.quietAt = int64(opts.Duration)
+		s.end = s.quietAt + int64(opts.quietLength())
+		for _, n := range s.nodes {
+			s.push(event{at: s.expDelay(5 * time.Second), kind: evRate, node: int32(n.idx)})
+			for l := range n.clients {
+				s.clientSchedule(n, l, actStart, s.expDelay(opts.Think))
+			}
+		}
+		s.scheduleFault(faultPartition)
+		s.scheduleFault(faultCrash)
+		s.scheduleFault(faultPause)
+		s.push(event{at: s.quietAt, kind: evQuiet})
+	}
+	return s, nil
+}
+
+// Run simulates a whole run with the random workload and returns its
+// result. It stops early at the first violation.
+func Run(opts Options) (*Result, error) {
+	s, err := New(opts, nil)
+	if err != nil {
+		return nil, err
+	}
+	return s.RunToEnd(), nil
+}
+
+// RunToEnd runs the scheduled workload until the end of the quiet phase or
+// the first violation, and returns the result.
+func (s *Sim) RunToEnd() *Result {
+	start := time.Now()
+	s.runUntil(s.end)
+	return s.result(time.Since(start))
+}
+
+// push schedules e, stamping its sequence number.
+func (s *Sim) push(e event) {
+	s.seq++
+	e.seq = s.seq
+	s.q.push(e)
+}
+
+// runUntil handles events up to and including true instant t, or until a
+// violation.
+func (s *Sim) runUntil(t int64) {
+	for len(s.q) > 0 && s.viol == nil && s.q[0].at <= t {
+		e := s.q.pop()
+		s.now = e.at
+		s.dispatch(&e)
+	}
+	if s.viol == nil && t > s.now {
+		s.now = t
+	}
+}
+
+func (s *Sim) dispatch(e *event) {
+	switch e.kind {
+	case evDeliver:
+		s.onDeliver(e)
+	case evWake:
+		s.onWake(e)
+	case evClient:
+		s.onClient(e)
+	case evWrite:
+		s.stats.events++
+		s.res.arrive(s, e)
+	case evFault:
+		s.onFault(e)
+	case evHeal:
+		s.stats.events++
+		s.net.heal(int(e.aux))
+	case evRestart:
+		n := s.nodes[e.node]
+		if n.down && e.gen == n.inc {
+			s.stats.events++
+			s.restart(n)
+		}
+	case evUnpause:
+		n := s.nodes[e.node]
+		if n.paused && e.gen == n.pauseGen {
+			s.stats.events++
+			s.unpause(n)
+		}
+	case evRate:
+		s.stats.events++
+		s.onRate(e)
+	case evQuiet:
+		s.stats.events++
+		s.stopFaults()
+	case evLiveness:
+		s.chk.livenessDue(int(e.aux), e.gen)
+	}
+}
+
+// randRate draws a clock rate within the real drift bound; a third of the
+// time it sits at one of the extremes, where containment is tightest.
+func (s *Sim) randRate() float64 {
+	d := s.opts.Drift
+	switch s.rnd.IntN(6) {
+	case 0:
+		return 1 - d
+	case 1:
+		return 1 + d
+	}
+	return 1 + d*(2*s.rnd.Float64()-1)
+}
+
+func (s *Sim) onRate(e *event) {
+	n := s.nodes[e.node]
+	r := s.randRate()
+	n.clk.setRate(s.now, r)
+	s.tr.add(record{at: s.now, kind: trRate, node: uint8(n.idx), lease: -1, b: int64((r - 1) * 1e9)})
+	if !n.down && !n.paused {
+		s.scheduleWake(n)
+	}
+	s.chk.rateChanged(n)
+	// Clocks keep wandering in the quiet phase: drift is not a fault.
+	s.push(event{at: s.now + s.expDelay(5*time.Second), kind: evRate, node: e.node})
+}
+
+// expDelay is an exponentially distributed duration with the given mean,
+// at least one nanosecond.
+func (s *Sim) expDelay(mean time.Duration) int64 {
+	return max(1, int64(s.rnd.ExpFloat64()*float64(mean)))
+}
+
+// uniform is a duration uniform in [lo, hi].
+func (s *Sim) uniform(lo, hi time.Duration) int64 {
+	if hi <= lo {
+		return int64(lo)
+	}
+	return int64(lo) + s.rnd.Int64N(int64(hi-lo)+1)
+}
+
+// stopFaults starts the quiet phase: every partition heals, every down node
+// restarts, every paused node wakes, and datagrams are no longer lost.
+func (s *Sim) stopFaults() {
+	s.quiet = true
+	s.tr.add(record{at: s.now, kind: trQuiet, node: noNode, lease: -1})
+	s.net.healAll()
+	for _, n := range s.nodes {
+		switch {
+		case n.down:
+			s.restart(n)
+		case n.paused:
+			s.unpause(n)
+		}
+	}
+	s.chk.quietStarts()
+}

@@ -1,0 +1,165 @@
+package sim
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Summary aggregates the runs of a sweep. Everything in it but the wall
+// time and the speed is a function of the options and the seeds alone.
+type Summary struct {
+	// FirstSeed and Seeds say which seeds ran: FirstSeed, FirstSeed+1, ...
+	// A sweep stops at its first violating seed, so Seeds may be smaller
+	// than the number asked for.
+	FirstSeed uint64 `json:"first_seed"`
+	Seeds     int    `json:"seeds"`
+	// Violations lists the violation of the lowest violating seed (a sweep
+	// stops there); empty when there is none.
+	Violations []*Violation `json:"violations"`
+	// Grants counts EventAcquired over all runs.
+	Grants uint64 `json:"grants"`
+	// MaxConcurrentHolders is the most nodes that believed they held one
+	// lease at one instant (1 unless there is a violation).
+	MaxConcurrentHolders int `json:"max_concurrent_holders"`
+	// Availability is the mean over runs and leases of the fraction of time
+	// a lease had a holder. The workload keeps every lease contended.
+	Availability float64 `json:"availability"`
+	// FailoverP50Ms and FailoverP99Ms are percentiles of the time from a
+	// holder's crash to the next grant of that lease.
+	FailoverP50Ms float64 `json:"failover_p50_ms"`
+	FailoverP99Ms float64 `json:"failover_p99_ms"`
+	// Failovers is the number of such measurements.
+	Failovers int `json:"failovers"`
+	// MessagesPerGrant is protocol messages sent per grant.
+	MessagesPerGrant float64 `json:"messages_per_grant"`
+	// Events counts heap pops that did something: datagram deliveries,
+	// machine wake-ups, client actions, fenced writes, faults and clock
+	// changes (stale, cancelled entries are not counted).
+	Events uint64 `json:"events"`
+	// EventsPerSec is Events over the wall time of the sweep (all workers).
+	EventsPerSec float64 `json:"events_per_sec"`
+	// SimSeconds is the simulated time of all runs.
+	SimSeconds float64 `json:"sim_seconds"`
+	// WallSeconds is how long the sweep took.
+	WallSeconds float64 `json:"wall_seconds"`
+	// Writes and WritesRejected count the fenced resource's decisions.
+	Writes         uint64 `json:"writes_accepted"`
+	WritesRejected uint64 `json:"writes_rejected"`
+	// TraceDigest is the sha256 of the trace for one seed; for several, the
+	// sha256 of their digests in seed order.
+	TraceDigest string `json:"trace_digest"`
+}
+
+// Sweep runs seeds base.Seed, base.Seed+1, ... (count of them) on workers
+// goroutines (0: GOMAXPROCS), each run deterministic on its own, and stops
+// at the first violating seed. progress, if not nil, is called after each
+// finished run with the number finished.
+func Sweep(base Options, count, workers int, progress func(done int)) (*Summary, error) {
+	if err := base.Validate(); err != nil {
+		return nil, err
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, max(count, 1))
+	results := make([]*Result, count)
+	var next, done atomic.Int64
+	var stopAt atomic.Int64 // index of the lowest violating seed so far
+	stopAt.Store(int64(count))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	start := time.Now()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(count) || i > stopAt.Load() {
+					return
+				}
+				o := base
+				o.Seed = base.Seed + uint64(i)
+				r, err := Run(o)
+				if err != nil { // Validate passed: cannot happen
+					panic(err)
+				}
+				results[i] = r
+				if r.Violation != nil {
+					for {
+						cur := stopAt.Load()
+						if i >= cur || stopAt.CompareAndSwap(cur, i) {
+							break
+						}
+					}
+				}
+				d := done.Add(1)
+				if progress != nil {
+					mu.Lock()
+					progress(int(d))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	last := min(int(stopAt.Load()), count-1)
+	return summarize(base.Seed, results[:last+1], wall), nil
+}
+
+func summarize(first uint64, rs []*Result, wall time.Duration) *Summary {
+	sum := &Summary{FirstSeed: first, Seeds: len(rs), Violations: []*Violation{}, WallSeconds: wall.Seconds()}
+	var fails []time.Duration
+	var msgs uint64
+	dig := sha256.New()
+	for _, r := range rs {
+		sum.Grants += r.Grants
+		sum.MaxConcurrentHolders = max(sum.MaxConcurrentHolders, r.MaxConcurrentHolders)
+		sum.Availability += r.Availability
+		fails = append(fails, r.Failovers...)
+		msgs += r.Messages
+		sum.Events += r.Events
+		sum.SimSeconds += r.SimTime.Seconds()
+		sum.Writes += r.Writes
+		sum.WritesRejected += r.Rejected
+		dig.Write([]byte(r.TraceDigest))
+		if r.Violation != nil {
+			sum.Violations = append(sum.Violations, r.Violation)
+		}
+	}
+	if len(rs) > 0 {
+		sum.Availability /= float64(len(rs))
+	}
+	if len(rs) == 1 {
+		sum.TraceDigest = rs[0].TraceDigest
+	} else {
+		sum.TraceDigest = hex.EncodeToString(dig.Sum(nil))
+	}
+	if sum.Grants > 0 {
+		sum.MessagesPerGrant = float64(msgs) / float64(sum.Grants)
+	}
+	if wall > 0 {
+		sum.EventsPerSec = float64(sum.Events) / wall.Seconds()
+	}
+	slices.Sort(fails)
+	sum.Failovers = len(fails)
+	sum.FailoverP50Ms = percentileMs(fails, 0.50)
+	sum.FailoverP99Ms = percentileMs(fails, 0.99)
+	return sum
+}
+
+// percentileMs is the nearest-rank percentile of sorted durations, in ms.
+func percentileMs(sorted []time.Duration, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	k := int(float64(len(sorted))*p+0.999999) - 1
+	k = max(0, min(k, len(sorted)-1))
+	return float64(sorted[k]) / 1e6
+}
