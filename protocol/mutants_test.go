@@ -64,9 +64,20 @@ func TestMutantR10ReleaseOwnerOnly(t *testing.T) {
 	}
 }
 
+// R5: an acceptor that records a Propose over another owner's live lease
+// is caught by r5ReplacesLive.
+func TestMutantR5ReplaceLive(t *testing.T) {
+	if r5ReplacesLive(t, nil) {
+		t.Fatal("R5 violated without the weakening")
+	}
+	if !r5ReplacesLive(t, weaken(WeakReplaceLive)) {
+		t.Fatal("R5 check did not detect WeakReplaceLive")
+	}
+}
+
 // Every weakening has a mutant test above.
 func TestMutantAllCovered(t *testing.T) {
-	covered := map[Weakening]bool{WeakCountVotes: true, WeakLateTimer: true, WeakOwnerIsMeOpen: true, WeakReleaseOwnerOnly: true}
+	covered := map[Weakening]bool{WeakCountVotes: true, WeakLateTimer: true, WeakOwnerIsMeOpen: true, WeakReleaseOwnerOnly: true, WeakReplaceLive: true}
 	for _, w := range AllWeakenings() {
 		if !covered[w] {
 			t.Errorf("weakening %v has no mutant test", w)

@@ -21,11 +21,17 @@ const probeStart Time = 1_000_000_000
 
 func newProbe(t testing.TB, self string, voters []string, start Start, edit func(*Config)) *probe {
 	t.Helper()
+	return newProbeAt(t, probeStart, self, voters, start, edit)
+}
+
+// newProbeAt is newProbe with the local clock at now when the machine starts.
+func newProbeAt(t testing.TB, now Time, self string, voters []string, start Start, edit func(*Config)) *probe {
+	t.Helper()
 	cfg := Config{Self: self, Voters: voters}
 	if edit != nil {
 		edit(&cfg)
 	}
-	p := &probe{t: t, now: probeStart}
+	p := &probe{t: t, now: now}
 	m, err := New(cfg, start, rand.New(rand.NewPCG(7, 11)), p.now)
 	if err != nil {
 		t.Fatalf("New(%s): %v", self, err)

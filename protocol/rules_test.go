@@ -424,6 +424,25 @@ func TestR5AcceptorPropose(t *testing.T) {
 	}
 }
 
+// r5ReplacesLive reports whether acceptor a let y's Propose, at a ballot
+// above its promise, replace x's live lease.
+func r5ReplacesLive(t *testing.T, edit func(*Config)) bool {
+	t.Helper()
+	p := newProbe(t, "a", abc, fresh, edit)
+	runExchanges(t, p, []exchange{{from: "x", msg: propose(1, 1, "x", time.Second), want: TypeAccepted}})
+	p.wait(time.Millisecond)
+	p.step("y", propose(1, 9, "y", time.Second))
+	return queryAcceptor(t, p).Owner != "x"
+}
+
+// R5: never replace a live lease of another owner, even with a ballot above
+// the promise (defence in depth: this alone repairs the R7 bug).
+func TestR5NeverReplaceLiveLease(t *testing.T) {
+	if r5ReplacesLive(t, nil) {
+		t.Fatal("R5: y's propose replaced x's live lease")
+	}
+}
+
 // R5: the exclusion lasts exactly TTL of the acceptor's clock from receipt;
 // after it, another owner's propose is recorded.
 func TestR5ExclusionIsTTLFromReceipt(t *testing.T) {
