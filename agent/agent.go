@@ -1,0 +1,157 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/tenure-dev/tenure/node"
+)
+
+// Agent serves one node over HTTP and keeps the books of the leases its
+// clients hold through it. It is safe for concurrent use.
+type Agent struct {
+	cfg     Config
+	n       *node.Node
+	log     *slog.Logger
+	metrics *metrics
+	handler http.Handler
+
+	// ctx is cancelled by Close: waiting acquires give up with it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	leases   map[string]*held // by lease name: a node holds one tenure per name
+	closed   bool
+	watchers sync.WaitGroup
+}
+
+// New builds an agent for cfg.Node and registers its metrics in
+// cfg.Registry.
+func New(cfg Config) (*Agent, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{
+		cfg:    cfg,
+		n:      cfg.Node,
+		log:    cfg.Logger,
+		leases: map[string]*held{},
+	}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.metrics, err = newMetrics(a)
+	if err != nil {
+		a.cancel()
+		return nil, err
+	}
+	a.handler = a.routes()
+	return a, nil
+}
+
+// Handler is the agent's HTTP API.
+func (a *Agent) Handler() http.Handler { return a.handler }
+
+// Close stops taking requests, cancels waiting acquires and releases every
+// lease held through the agent (hold streams end with "released"). ctx
+// bounds the wait for the releases to leave. Call it before node.Leave,
+// and before shutting the HTTP server down, so that hold streams end.
+func (a *Agent) Close(ctx context.Context) error {
+	a.mu.Lock()
+	a.closed = true
+	hs := make([]*held, 0, len(a.leases))
+	for _, h := range a.leases {
+		hs = append(hs, h)
+	}
+	a.mu.Unlock()
+	a.cancel()
+	var wg sync.WaitGroup
+	for _, h := range hs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.release(ctx, reasonShutdown)
+		}()
+	}
+	wg.Wait()
+	done := make(chan struct{})
+	go func() { a.watchers.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// requestContext is r's context, also cancelled when the agent closes.
+func (a *Agent) requestContext(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(r.Context())
+	stop := context.AfterFunc(a.ctx, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// isClosed reports whether Close has been called.
+func (a *Agent) isClosed() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.closed
+}
+
+// grants lists the leases held through the agent, sorted by name.
+func (a *Agent) grants(now time.Time) []Grant {
+	a.mu.Lock()
+	hs := make([]*held, 0, len(a.leases))
+	for _, h := range a.leases {
+		hs = append(hs, h)
+	}
+	a.mu.Unlock()
+	out := make([]Grant, 0, len(hs))
+	for _, h := range hs {
+		g := h.grant(now)
+		g.Mode = "keepalive"
+		if h.hold {
+			g.Mode = "hold"
+		}
+		out = append(out, g)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// membership reports members and the voter quorum as gossip sees them.
+func (a *Agent) membership() Members {
+	voters := map[string]bool{}
+	for _, v := range a.cfg.Voters {
+		voters[v] = true
+	}
+	seen := map[string]bool{}
+	var out Members
+	out.Self = a.n.Name()
+	for _, m := range a.n.Members() {
+		seen[m.Name] = true
+		out.Members = append(out.Members, Member{Name: m.Name, Addr: m.Addr, Voter: voters[m.Name], Alive: true})
+		if voters[m.Name] {
+			out.Quorum.Alive++
+		}
+	}
+	for _, v := range a.cfg.Voters {
+		if !seen[v] {
+			out.Members = append(out.Members, Member{Name: v, Voter: true})
+		}
+	}
+	sort.Slice(out.Members, func(i, j int) bool { return out.Members[i].Name < out.Members[j].Name })
+	out.Quorum.Voters = len(a.cfg.Voters)
+	out.Quorum.Majority = out.Quorum.Alive > len(a.cfg.Voters)/2
+	return out
+}
+
+// errClosing reports whether err comes from the agent or node stopping.
+func (a *Agent) errClosing(err error) bool {
+	return errors.Is(err, node.ErrClosed) || a.ctx.Err() != nil
+}

@@ -1,0 +1,319 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tenure-dev/tenure/node"
+	"github.com/tenure-dev/tenure/protocol"
+)
+
+// holderTimeout bounds the voters query made to describe the holder of a
+// lease an acquire could not have.
+const holderTimeout = 2 * time.Second
+
+// leaseName reads and checks the {name} path segment.
+func leaseName(r *http.Request) (string, *httpError) {
+	name := r.PathValue("name")
+	switch {
+	case name == "":
+		return "", badRequest("lease name is empty")
+	case len(name) > protocol.MaxNameLen:
+		return "", badRequest("lease name is %d bytes, longer than %d", len(name), protocol.MaxNameLen)
+	}
+	if err := protocol.CheckName(name); err != nil {
+		return "", badRequest("lease name %q is not printable UTF-8", name)
+	}
+	return name, nil
+}
+
+// handleAcquire serves POST /v1/leases/{name}.
+func (a *Agent) handleAcquire(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	name, herr := leaseName(r)
+	var req AcquireRequest
+	if herr == nil {
+		herr = decode(w, r, &req, true)
+	}
+	ttl, wait := time.Duration(req.TTL), time.Duration(req.Wait)
+	if ttl == 0 {
+		ttl = a.cfg.DefaultTTL
+	}
+	switch {
+	case herr != nil:
+	case ttl < MinTTL || ttl > a.cfg.MaxTTL:
+		herr = badRequest("ttl %v outside [%v, %v]", ttl, MinTTL, a.cfg.MaxTTL)
+	case wait < 0 || wait > a.cfg.MaxWait:
+		herr = badRequest("wait %v outside [0s, %v]", wait, a.cfg.MaxWait)
+	case len(req.Value) > protocol.MaxValueLen:
+		herr = badRequest("value is %d bytes, longer than %d", len(req.Value), protocol.MaxValueLen)
+	}
+	if herr != nil {
+		writeError(w, herr.status, herr.msg)
+		return
+	}
+	if a.isClosed() {
+		writeError(w, http.StatusServiceUnavailable, "agent is shutting down")
+		return
+	}
+	outcome := "error"
+	defer func() {
+		a.metrics.acquisitions.WithLabelValues(outcome).Inc()
+		a.metrics.acquireTime.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+	}()
+
+	ctx, cancel := a.requestContext(r)
+	defer cancel()
+	opts := []node.AcquireOption{node.WithTTL(ttl)}
+	if req.Value != "" {
+		opts = append(opts, node.WithValue([]byte(req.Value)))
+	}
+	var l *node.Lease
+	var err error
+	if wait > 0 {
+		wctx, wcancel := context.WithTimeout(ctx, wait)
+		l, err = a.n.Acquire(wctx, name, opts...)
+		wcancel()
+	} else {
+		l, err = a.n.TryAcquire(ctx, name, opts...)
+	}
+	switch {
+	case err == nil:
+	case r.Context().Err() != nil:
+		outcome = "canceled"
+		return // nobody to answer
+	case a.errClosing(err):
+		writeError(w, http.StatusServiceUnavailable, "agent is shutting down")
+		return
+	case errors.Is(err, node.ErrHeld), errors.Is(err, context.DeadlineExceeded):
+		outcome = "held"
+		a.refuseHeld(w, r, name, err)
+		return
+	case errors.Is(err, node.ErrContended):
+		outcome = "contended"
+		writeError(w, http.StatusConflict, "contended: "+err.Error())
+		return
+	case errors.Is(err, protocol.ErrBadTTL), errors.Is(err, protocol.ErrBadName), errors.Is(err, protocol.ErrValueTooLarge):
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	default:
+		a.log.Error("acquire failed", "name", name, "err", err)
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	outcome = "granted"
+	h, err := a.register(l, ttl, req.Hold)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "agent is shutting down")
+		return
+	}
+	a.log.Info("lease granted", "name", name, "token", l.Token(), "ttl", ttl, "hold", req.Hold)
+	if r.Context().Err() != nil {
+		// The client left while the grant was on its way: nobody holds it.
+		h.release(context.Background(), reasonHangup)
+		return
+	}
+	if req.Hold {
+		a.stream(w, r, h)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.grant(time.Now()))
+}
+
+// refuseHeld answers 409 for an acquire that could not be had, with the
+// voters' hint of the holder when they give one in time.
+func (a *Agent) refuseHeld(w http.ResponseWriter, r *http.Request, name string, cause error) {
+	ctx, cancel := context.WithTimeout(r.Context(), holderTimeout)
+	defer cancel()
+	resp := ErrorResponse{Error: "held"}
+	if h, err := a.n.Holder(ctx, name); err == nil {
+		resp.Holder = hint(name, h)
+	} else if errors.Is(cause, context.DeadlineExceeded) {
+		resp.Error = "wait ran out without a grant: " + err.Error()
+	}
+	writeJSON(w, http.StatusConflict, resp)
+}
+
+func hint(name string, h node.Holder) *HolderHint {
+	return &HolderHint{
+		Name: name, Node: h.Node, Token: h.Token, TokenStr: strconv.FormatUint(h.Token, 10),
+		Value: string(h.Value), RemainingMS: h.Remaining.Milliseconds(), Hint: true,
+	}
+}
+
+// stream serves a hold-mode tenure: newline-delimited JSON events until
+// the tenure ends or the client goes away, which releases the lease.
+func (a *Agent) stream(w http.ResponseWriter, r *http.Request, h *held) {
+	rc := http.NewResponseController(w)
+	enc := json.NewEncoder(w)
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	send := func(g Grant) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(h.ttl))
+		if enc.Encode(g) != nil || rc.Flush() != nil {
+			h.release(context.Background(), reasonHangup)
+			return false
+		}
+		return true
+	}
+	g := h.grant(time.Now())
+	g.Event = "acquired"
+	if !send(g) {
+		return
+	}
+	tick := time.NewTicker(max(h.ttl/4, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-h.lease.Done():
+			g := h.grant(time.Now())
+			g.DeadlineMS = 0
+			g.Event = "released"
+			if err := h.lease.Err(); !errors.Is(err, node.ErrReleased) {
+				g.Event = "lost"
+			}
+			g.Error = h.lease.Err().Error()
+			send(g)
+			return
+		case <-r.Context().Done():
+			h.release(context.Background(), reasonHangup)
+			return
+		case <-tick.C:
+			g := h.grant(time.Now())
+			g.Event = "renewed"
+			if !send(g) {
+				return
+			}
+		}
+	}
+}
+
+// handleKeepalive serves POST /v1/leases/{name}/keepalive.
+func (a *Agent) handleKeepalive(w http.ResponseWriter, r *http.Request) {
+	name, herr := leaseName(r)
+	var req KeepaliveRequest
+	if herr == nil {
+		herr = decode(w, r, &req, false)
+	}
+	if herr == nil && req.Token == 0 {
+		herr = badRequest("token is required")
+	}
+	if herr != nil {
+		a.metrics.keepalives.WithLabelValues("bad_request").Inc()
+		writeError(w, herr.status, herr.msg)
+		return
+	}
+	h, err := a.lookup(name, uint64(req.Token))
+	var d time.Time
+	now := time.Now()
+	if err == nil {
+		d, err = h.keepalive(now)
+	}
+	if err == nil && !d.After(now) {
+		err = fmt.Errorf("%w: deadline passed", ErrGone)
+	}
+	if err != nil {
+		a.metrics.keepalives.WithLabelValues(tenureErrLabel(err)).Inc()
+		writeError(w, tenureErrStatus(err), err.Error())
+		return
+	}
+	a.metrics.keepalives.WithLabelValues("ok").Inc()
+	writeJSON(w, http.StatusOK, h.grant(now))
+}
+
+// handleRelease serves DELETE /v1/leases/{name}?token=T.
+func (a *Agent) handleRelease(w http.ResponseWriter, r *http.Request) {
+	name, herr := leaseName(r)
+	if herr != nil {
+		writeError(w, herr.status, herr.msg)
+		return
+	}
+	ts := r.URL.Query().Get("token")
+	if ts == "" {
+		writeError(w, http.StatusBadRequest, "token query parameter is required")
+		return
+	}
+	token, err := strconv.ParseUint(ts, 10, 64)
+	if err != nil || token == 0 {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("token %q is not a positive 64-bit integer", ts))
+		return
+	}
+	h, err := a.lookup(name, token)
+	if err == nil {
+		if err = h.release(r.Context(), reasonClient); err != nil {
+			err = fmt.Errorf("%w: %w", ErrGone, err)
+		}
+	}
+	if err != nil {
+		writeError(w, tenureErrStatus(err), err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func tenureErrStatus(err error) int {
+	switch {
+	case errors.Is(err, ErrGone):
+		return http.StatusGone
+	case errors.Is(err, errMismatch), errors.Is(err, errHoldMode):
+		return http.StatusConflict
+	}
+	return http.StatusInternalServerError
+}
+
+func tenureErrLabel(err error) string {
+	if errors.Is(err, ErrGone) {
+		return "gone"
+	}
+	return "mismatch"
+}
+
+// handleHolder serves GET /v1/leases/{name}: a hint (R14).
+func (a *Agent) handleHolder(w http.ResponseWriter, r *http.Request) {
+	name, herr := leaseName(r)
+	if herr != nil {
+		writeError(w, herr.status, herr.msg)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	h, err := a.n.Holder(ctx, name)
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, hint(name, h))
+	case errors.Is(err, node.ErrNoHolder):
+		writeError(w, http.StatusNotFound, "no holder (a hint: a majority of voters know of no live tenure)")
+	case errors.Is(err, node.ErrNoQuorum), errors.Is(err, context.DeadlineExceeded):
+		writeError(w, http.StatusServiceUnavailable, "no majority of voters answered")
+	case errors.Is(err, node.ErrClosed):
+		writeError(w, http.StatusServiceUnavailable, "agent is shutting down")
+	default:
+		writeError(w, http.StatusInternalServerError, err.Error())
+	}
+}
+
+// handleList serves GET /v1/leases.
+func (a *Agent) handleList(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, Leases{Leases: a.grants(time.Now())})
+}
+
+// handleMembers serves GET /v1/members.
+func (a *Agent) handleMembers(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, a.membership())
+}
+
+// handleHealth serves GET /healthz: 200 while the agent serves, 503 once
+// it is closing.
+func (a *Agent) handleHealth(w http.ResponseWriter, r *http.Request) {
+	if a.isClosed() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "closing", "node": a.n.Name()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "node": a.n.Name()})
+}

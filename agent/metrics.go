@@ -1,0 +1,135 @@
+package agent
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the agent's own instruments; node counters are read at
+// scrape time by statsCollector.
+type metrics struct {
+	acquisitions *prometheus.CounterVec
+	acquireTime  *prometheus.HistogramVec
+	releases     *prometheus.CounterVec
+	losses       *prometheus.CounterVec
+	keepalives   *prometheus.CounterVec
+	requests     *prometheus.CounterVec
+}
+
+func newMetrics(a *Agent) (*metrics, error) {
+	m := &metrics{
+		acquisitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tenure_acquisitions_total",
+			Help: "Acquire requests through the HTTP API, by outcome: granted, held (another holder; includes a wait that ran out), contended (lost to competing proposers or no majority), canceled (client went away), error.",
+		}, []string{"outcome"}),
+		acquireTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tenure_acquire_duration_seconds",
+			Help:    "Time from an acquire request to its outcome, waiting for a holder included, by outcome.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 18), // 0.5ms .. ~65s
+		}, []string{"outcome"}),
+		releases: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tenure_releases_total",
+			Help: "Tenures held through the agent that ended by release, by reason: client (DELETE), keepalive_timeout, disconnect (hold stream closed), shutdown.",
+		}, []string{"reason"}),
+		losses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tenure_losses_total",
+			Help: "Tenures held through the agent that ended without a release, by reason: lost (renewal failed before the deadline), closed (the node stopped).",
+		}, []string{"reason"}),
+		keepalives: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tenure_keepalives_total",
+			Help: "Keepalive requests, by outcome: ok, gone (tenure over), mismatch, bad_request.",
+		}, []string{"outcome"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tenure_http_requests_total",
+			Help: "HTTP API requests, by status code class (2xx, 4xx, 5xx).",
+		}, []string{"code"}),
+	}
+	for _, c := range []prometheus.Collector{m.acquisitions, m.acquireTime, m.releases, m.losses, m.keepalives, m.requests, &statsCollector{a: a}} {
+		if err := a.cfg.Registry.Register(c); err != nil {
+			return nil, fmt.Errorf("%w: Registry: %w", ErrConfig, err)
+		}
+	}
+	// Series that exist from the start read 0 instead of being absent.
+	for _, o := range []string{"granted", "held", "contended", "canceled", "error"} {
+		m.acquisitions.WithLabelValues(o)
+	}
+	for _, r := range []string{reasonClient, reasonKeepalive, reasonHangup, reasonShutdown} {
+		m.releases.WithLabelValues(r)
+	}
+	for _, r := range []string{"lost", "closed"} {
+		m.losses.WithLabelValues(r)
+	}
+	return m, nil
+}
+
+// statsCollector exports node.Stats and the membership view, read at
+// scrape time.
+type statsCollector struct{ a *Agent }
+
+var (
+	descHeld      = prometheus.NewDesc("tenure_leases_held", "Tenures this node holds.", nil, nil)
+	descPending   = prometheus.NewDesc("tenure_acquires_pending", "Acquire requests in progress or queued on this node.", nil, nil)
+	descMembers   = prometheus.NewDesc("tenure_members_alive", "Nodes gossip knows as alive, this one included (a hint).", nil, nil)
+	descVoters    = prometheus.NewDesc("tenure_voters", "Size of the configured voter list.", nil, nil)
+	descVotersUp  = prometheus.NewDesc("tenure_voters_alive", "Configured voters gossip knows as alive (a hint).", nil, nil)
+	descMajority  = prometheus.NewDesc("tenure_voter_majority", "1 if a strict majority of voters is alive by gossip, else 0.", nil, nil)
+	descEra       = prometheus.NewDesc("tenure_era", "The node's era floor: the high half of the fencing tokens it issues.", nil, nil)
+	descPktSent   = prometheus.NewDesc("tenure_datagrams_sent_total", "Protocol datagrams handed to the network.", nil, nil)
+	descPktRecv   = prometheus.NewDesc("tenure_datagrams_received_total", "Protocol datagrams received.", nil, nil)
+	descBytesSent = prometheus.NewDesc("tenure_bytes_sent_total", "Bytes of protocol datagrams sent.", nil, nil)
+	descBytesRecv = prometheus.NewDesc("tenure_bytes_received_total", "Bytes of protocol datagrams received.", nil, nil)
+	descDropped   = prometheus.NewDesc("tenure_datagrams_dropped_total", "Protocol datagrams or messages dropped, by reason: queue_full (received, owner behind), malformed (refused by the decoder), unroutable (to a node gossip does not know), send_error (the transport refused).", []string{"reason"}, nil)
+	descAgentHeld = prometheus.NewDesc("tenure_agent_leases", "Tenures held through this agent's HTTP API, by mode (keepalive, hold).", []string{"mode"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descHeld, descPending, descMembers, descVoters, descVotersUp, descMajority, descEra,
+		descPktSent, descPktRecv, descBytesSent, descBytesRecv, descDropped, descAgentHeld} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector. It never blocks on the node's
+// owner goroutine.
+func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.a.n.Stats()
+	q := c.a.membership().Quorum
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge(descHeld, float64(s.Held))
+	gauge(descPending, float64(s.Pending))
+	gauge(descMembers, float64(s.Members))
+	gauge(descVoters, float64(q.Voters))
+	gauge(descVotersUp, float64(q.Alive))
+	majority := 0.0
+	if q.Majority {
+		majority = 1
+	}
+	gauge(descMajority, majority)
+	gauge(descEra, float64(s.Era))
+	counter(descPktSent, s.PacketsSent)
+	counter(descPktRecv, s.PacketsReceived)
+	counter(descBytesSent, s.BytesSent)
+	counter(descBytesRecv, s.BytesReceived)
+	counter(descDropped, s.DroppedFull, "queue_full")
+	counter(descDropped, s.DroppedMalformed, "malformed")
+	counter(descDropped, s.DroppedUnroutable, "unroutable")
+	counter(descDropped, s.SendErrors, "send_error")
+	var keep, hold int
+	for _, g := range c.a.grants(time.Now()) {
+		if g.Mode == "hold" {
+			hold++
+		} else {
+			keep++
+		}
+	}
+	gauge(descAgentHeld, float64(keep), "keepalive")
+	gauge(descAgentHeld, float64(hold), "hold")
+}
