@@ -1,0 +1,143 @@
+package check
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Tenure is one client's holding of a lease, by its own account (see the
+// package documentation, section 3).
+type Tenure struct {
+	Client int    `json:"client"`
+	Agent  string `json:"agent"`
+	Key    string `json:"key"`
+	Token  uint64 `json:"token,string"`
+	// Start is when the grant arrived; End is the earlier of the release
+	// being sent and the client's own deadline.
+	Start int64 `json:"start"`
+	End   int64 `json:"end"`
+}
+
+// Tenures derives every client's tenures from its Acquire, KeepAlive and
+// Release operations. Tenures that ended before they began (the grant
+// arrived after its own deadline) are left out: the client never held them.
+func (h *History) Tenures() []Tenure {
+	byClient := make(map[int][]Op)
+	for _, op := range h.Ops {
+		if op.Kind == Acquire || op.Kind == KeepAlive || op.Kind == Release {
+			byClient[op.Client] = append(byClient[op.Client], op)
+		}
+	}
+	clients := make([]int, 0, len(byClient))
+	for c := range byClient {
+		clients = append(clients, c)
+	}
+	sort.Ints(clients)
+	var out []Tenure
+	for _, c := range clients {
+		ops := byClient[c]
+		sort.SliceStable(ops, func(i, j int) bool { return ops[i].Start < ops[j].Start })
+		var cur *Tenure
+		var deadline int64
+		closeAt := func(t int64) {
+			if cur == nil {
+				return
+			}
+			cur.End = min(t, deadline)
+			if cur.End > cur.Start {
+				out = append(out, *cur)
+			}
+			cur = nil
+		}
+		for _, op := range ops {
+			switch op.Kind {
+			case Acquire:
+				closeAt(op.Start)
+				if op.Outcome == Ok {
+					cur = &Tenure{Client: c, Agent: op.Agent, Key: op.Key, Token: op.Token, Start: op.End}
+					deadline = op.Start + op.DeadlineMS*int64(time.Millisecond)
+				}
+			case KeepAlive:
+				// Only a renewal sent while the tenure was live extends it
+				// (R11: a failed renewal extends nothing).
+				if cur != nil && op.Outcome == Ok && op.Token == cur.Token && op.Key == cur.Key && op.Start < deadline {
+					deadline = max(deadline, op.Start+op.DeadlineMS*int64(time.Millisecond))
+				}
+			case Release:
+				if cur != nil && op.Token == cur.Token {
+					closeAt(op.Start)
+				}
+			}
+		}
+		closeAt(deadline)
+	}
+	return out
+}
+
+// String describes t for violation reports.
+func (t Tenure) String() string {
+	return fmt.Sprintf("client %d via %s token %d [%s, %s]", t.Client, t.Agent, t.Token, fmtTime(t.Start), fmtTime(t.End))
+}
+
+// fmtTime renders a history instant as seconds since the origin.
+func fmtTime(ns int64) string { return fmt.Sprintf("%.6fs", float64(ns)/1e9) }
+
+// checkOverlap reports every two tenures of one key, held by different
+// clients, whose intervals intersect.
+func checkOverlap(ts []Tenure) []Violation {
+	var vs []Violation
+	for key, list := range byKey(ts) {
+		sort.Slice(list, func(i, j int) bool { return list[i].Start < list[j].Start })
+		for i := range list {
+			for j := i + 1; j < len(list) && list[j].Start < list[i].End; j++ {
+				if list[i].Client != list[j].Client {
+					vs = append(vs, Violation{Check: "overlap", Key: key,
+						Detail: fmt.Sprintf("two holders at once: %v and %v", list[i], list[j])})
+				}
+			}
+		}
+	}
+	return vs
+}
+
+// checkTokens reports a tenure whose token is not above that of a tenure of
+// the same key that ended before it began (R12). An equal token through the
+// same agent is the same protocol tenure seen again by a client and is
+// allowed; through another agent it is a violation.
+func checkTokens(ts []Tenure) []Violation {
+	var vs []Violation
+	for key, list := range byKey(ts) {
+		byStart := append([]Tenure(nil), list...)
+		sort.Slice(byStart, func(i, j int) bool { return byStart[i].Start < byStart[j].Start })
+		byEnd := append([]Tenure(nil), list...)
+		sort.Slice(byEnd, func(i, j int) bool { return byEnd[i].End < byEnd[j].End })
+		var best *Tenure // highest token among tenures ended so far
+		e := 0
+		for _, t := range byStart {
+			for e < len(byEnd) && byEnd[e].End <= t.Start {
+				if best == nil || byEnd[e].Token > best.Token {
+					best = &byEnd[e]
+				}
+				e++
+			}
+			if best == nil {
+				continue
+			}
+			if t.Token < best.Token || (t.Token == best.Token && t.Agent != best.Agent) {
+				vs = append(vs, Violation{Check: "tokens", Key: key,
+					Detail: fmt.Sprintf("token did not increase: %v began after %v ended", t, *best)})
+			}
+		}
+	}
+	return vs
+}
+
+// byKey groups tenures by key.
+func byKey(ts []Tenure) map[string][]Tenure {
+	m := make(map[string][]Tenure)
+	for _, t := range ts {
+		m[t.Key] = append(m[t.Key], t)
+	}
+	return m
+}
