@@ -25,6 +25,10 @@ type harness struct {
 	events map[string][]Event
 	// wire, if set, sees every datagram the harness carries.
 	wire func(from, to string, b []byte)
+	// onEvent and onSend, if set, see every event and every queued message
+	// as the harness collects them, in order.
+	onEvent func(node string, e Event)
+	onSend  func(m hmsg)
 }
 
 type hnode struct {
@@ -91,11 +95,17 @@ func (h *harness) collect(n *hnode) {
 			}
 			for _, msg := range msgs {
 				h.queue = append(h.queue, hmsg{from: from, to: env.To, msg: msg})
+				if h.onSend != nil {
+					h.onSend(h.queue[len(h.queue)-1])
+				}
 			}
 		}
 	}
 	for _, e := range out.Events {
 		h.events[n.name] = append(h.events[n.name], e)
+		if h.onEvent != nil {
+			h.onEvent(n.name, e)
+		}
 		h.log = append(h.log, fmt.Sprintf("%s: %s %s token=%d err=%v", n.name, e.Kind, e.Name, e.Token, e.Err))
 	}
 }
