@@ -71,7 +71,7 @@ func (n *Node) acquire(ctx context.Context, name string, wait bool, opts []Acqui
 	case <-ctx.Done():
 	}
 	// Withdraw. Once the owner has run this, the request either is gone
-	// or had its result sent; a tenure that came too late is released.
+	// or had its result sent; a tenure that came too late was released.
 	if n.do(context.Background(), func() { n.withdraw(req) }) != nil {
 		// The node stopped; it has failed or ended everything.
 		select {
@@ -178,7 +178,7 @@ func (n *Node) failed(ns *nameState, e *protocol.Event) {
 		err = fmt.Errorf("%w: by %s, token %d, for another %v (a hint)", ErrHeld, e.Holder.Owner, e.Holder.Ballot.Token(), e.Holder.Remaining)
 	}
 	n.deliver(req, nil, err)
-	n.startNext(ns)
+	n.startLater(ns)
 }
 
 // tenureOver forgets an ended tenure and serves the next local caller.
@@ -186,15 +186,40 @@ func (n *Node) tenureOver(ns *nameState, l *Lease, err error) {
 	l.end(err)
 	ns.lease = nil
 	n.stats.held.Add(-1)
-	n.startNext(ns)
+	n.startLater(ns)
+}
+
+// startLater serves the next local caller of a name once the machine is
+// quiet. A tenure or attempt that just ended may have queued a Release,
+// which the machine sends at the next Tick; this node's next Prepare for
+// the name must not leave ahead of it, or the voters would find this
+// node's own old lease in its way (and send no Vacant notice to the node
+// that released it).
+func (n *Node) startLater(ns *nameState) {
+	n.toStart = append(n.toStart, ns.name)
+}
+
+// startDeferred runs the starts startLater put off. It reports whether
+// there were any.
+func (n *Node) startDeferred() bool {
+	if len(n.toStart) == 0 {
+		return false
+	}
+	names := n.toStart
+	n.toStart = nil
+	for _, name := range names {
+		if ns := n.names[name]; ns != nil {
+			n.startNext(ns)
+		}
+	}
+	return true
 }
 
 // releaseNow ends a tenure on this node and releases it at the voters.
 func (n *Node) releaseNow(ns *nameState, l *Lease) {
 	l.end(ErrReleased)
-	if n.m.Release(n.now(), l.name, l.token) != nil {
-		n.tenureOver(ns, l, ErrReleased)
-	}
+	_ = n.m.Release(n.now(), l.name, l.token)
+	n.tenureOver(ns, l, ErrReleased)
 }
 
 // withdraw takes back the request of a caller whose ctx ended.
@@ -212,7 +237,7 @@ func (n *Node) withdraw(req *acquireReq) {
 		ns.active = nil
 		n.stats.pending.Add(-1)
 		req.done = true
-		n.startNext(ns)
+		n.startLater(ns)
 	default:
 		for i, q := range ns.queue {
 			if q == req {
@@ -248,6 +273,7 @@ func (n *Node) closeAll(release bool) {
 		}
 		delete(n.names, name)
 	}
+	n.toStart = nil
 	n.stats.held.Store(0)
 	n.stats.pending.Store(0)
 }

@@ -65,7 +65,7 @@ func (n *Node) run() {
 			n.timerAt = protocol.Never
 			n.m.Tick(n.now())
 		}
-		if !n.flush() || n.exit {
+		if !n.settle() || n.exit {
 			return
 		}
 		n.rearm()
@@ -109,6 +109,33 @@ func (n *Node) flush() bool {
 		n.send(out.Messages)
 		n.dispatch(out.Events)
 	}
+	return true
+}
+
+// settle flushes, and ticks the machine at once while it wants to be woken
+// now: the machine defers some messages (the first copy of a Release, R10)
+// to the Tick after the Output whose events announce the end, and they
+// must leave before any later input can put a message of its own ahead of
+// them. Callers waiting for their messages to leave are then told.
+func (n *Node) settle() bool {
+	for range 16 {
+		if !n.flush() {
+			return false
+		}
+		if now := n.now(); n.m.NextWake() <= now {
+			n.m.Tick(now)
+			continue
+		}
+		if !n.startDeferred() {
+			break
+		}
+	}
+	if len(n.toStart) > 0 { // still busy: come back without waiting for input
+		select {
+		case n.kick <- struct{}{}:
+		default:
+		}
+	}
 	for _, c := range n.sentq {
 		close(c)
 	}
@@ -149,18 +176,15 @@ func (n *Node) takeEnded() {
 	for _, it := range items {
 		l := it.lease
 		if ns := n.names[l.name]; ns != nil && ns.lease == l {
-			var err error
 			switch it.kind {
 			case endRelease, endLost:
-				err = n.m.Release(now, l.name, l.token)
+				_ = n.m.Release(now, l.name, l.token)
 			case endAbandon:
-				err = n.m.Abandon(now, l.name, l.token)
+				_ = n.m.Abandon(now, l.name, l.token)
 			}
-			if err != nil {
-				// The machine had already ended it (its own deadline came
-				// first); no event will follow, so free the name here.
-				n.tenureOver(ns, l, ErrLost)
-			}
+			// Free the name now; the next local caller starts once the
+			// Release has left (startLater).
+			n.tenureOver(ns, l, ErrReleased)
 		}
 		if it.sent != nil {
 			n.sentq = append(n.sentq, it.sent)

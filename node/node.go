@@ -58,6 +58,7 @@ type Node struct {
 	timer    *clock.Timer
 	timerAt  protocol.Time // instant the timer is armed for; Never if idle
 	names    map[string]*nameState
+	toStart  []string // names whose next local caller starts once the machine is quiet
 	queries  map[uint64]chan holderResult
 	sentq    []chan struct{} // closed after the next flush
 	exit     bool            // leave the loop after this pass
@@ -230,17 +231,12 @@ func (n *Node) Leave(ctx context.Context) error {
 		return ErrClosed
 	}
 	n.stopped = true
-	ran := make(chan struct{})
 	err := n.do(context.WithoutCancel(ctx), func() {
-		defer close(ran)
 		n.closeAll(true)
-		n.flush() // the Release messages leave before the machine stops
+		n.settle() // the Release messages leave before the machine stops
 		n.snapshot = n.m.Snapshot(n.now())
 		n.exit = true
 	})
-	if err == nil {
-		<-ran
-	}
 	<-n.done
 	var errs []error
 	if err != nil {
@@ -297,20 +293,23 @@ func (n *Node) margin(ttl time.Duration) time.Duration {
 	return ttl / 100
 }
 
-// do runs f on the owner goroutine. It returns ErrClosed if the node has
-// stopped, or ctx.Err() if ctx ended before the owner took f.
+// do runs f on the owner goroutine and returns once f has run. It returns
+// ErrClosed if the node has stopped, or ctx.Err() if ctx ended before the
+// owner took f (then f never runs).
 func (n *Node) do(ctx context.Context, f func()) error {
 	select {
 	case <-n.done:
 		return ErrClosed
 	default:
 	}
+	ran := make(chan struct{})
 	select {
-	case n.ops <- f:
-		return nil
+	case n.ops <- func() { defer close(ran); f() }:
 	case <-n.done:
 		return ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	<-ran // the owner runs f at once and cannot stop halfway through it
+	return nil
 }
