@@ -155,7 +155,9 @@ func (s *script) fail(format string, args ...any) {
 	s.t.Fatalf(format, args...)
 }
 
-func (s *script) printf(format string, args ...any) { s.out = append(s.out, fmt.Sprintf(format, args...)) }
+func (s *script) printf(format string, args ...any) {
+	s.out = append(s.out, fmt.Sprintf(format, args...))
+}
 
 func (s *script) elapsed() time.Duration { return s.h.now.Sub(s.start) }
 
