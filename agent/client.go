@@ -1,0 +1,145 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Client calls an agent's HTTP API. Its zero value is not usable: set
+// BaseURL. It is safe for concurrent use.
+type Client struct {
+	// BaseURL is the agent's address, such as "http://127.0.0.1:7947".
+	BaseURL string
+	// Token is the bearer token, if the agent requires one.
+	Token string
+	// HTTP is the client to use; nil means http.DefaultClient.
+	HTTP *http.Client
+}
+
+// APIError is an answer with a status of 400 or more.
+type APIError struct {
+	// Status is the HTTP status code.
+	Status int
+	// Response is the decoded body (Error is the raw body if it was not
+	// JSON).
+	Response ErrorResponse
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("agent answered %d %s: %s", e.Status, http.StatusText(e.Status), e.Response.Error)
+}
+
+// StatusOf returns the HTTP status of an *APIError in err's chain, or 0.
+func StatusOf(err error) int {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.Status
+	}
+	return 0
+}
+
+// Acquire asks for a keepalive-mode lease (req.Hold must be false). It
+// returns the grant and the instant the request was sent: the caller's
+// deadline is sent plus the grant's DeadlineMS, never later.
+func (c *Client) Acquire(ctx context.Context, name string, req AcquireRequest) (g Grant, sent time.Time, err error) {
+	if req.Hold {
+		return Grant{}, time.Time{}, errors.New("agent: Client.Acquire does not stream; use Hold false")
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return Grant{}, time.Time{}, err
+	}
+	sent = time.Now()
+	err = c.call(ctx, http.MethodPost, "/v1/leases/"+url.PathEscape(name), body, &g)
+	return g, sent, err
+}
+
+// Keepalive keeps the tenure token of name alive. Like Acquire, it returns
+// the instant the request was sent.
+func (c *Client) Keepalive(ctx context.Context, name string, token uint64) (g Grant, sent time.Time, err error) {
+	body := []byte(`{"token":"` + strconv.FormatUint(token, 10) + `"}`)
+	sent = time.Now()
+	err = c.call(ctx, http.MethodPost, "/v1/leases/"+url.PathEscape(name)+"/keepalive", body, &g)
+	return g, sent, err
+}
+
+// Release releases the tenure token of name.
+func (c *Client) Release(ctx context.Context, name string, token uint64) error {
+	return c.call(ctx, http.MethodDelete, "/v1/leases/"+url.PathEscape(name)+"?token="+strconv.FormatUint(token, 10), nil, nil)
+}
+
+// Holder asks who holds name: a hint (R14).
+func (c *Client) Holder(ctx context.Context, name string) (HolderHint, error) {
+	var h HolderHint
+	err := c.call(ctx, http.MethodGet, "/v1/leases/"+url.PathEscape(name), nil, &h)
+	return h, err
+}
+
+// Members returns the agent's view of the members and the voter quorum.
+func (c *Client) Members(ctx context.Context) (Members, error) {
+	var m Members
+	err := c.call(ctx, http.MethodGet, "/v1/members", nil, &m)
+	return m, err
+}
+
+// Leases lists the leases held through the agent.
+func (c *Client) Leases(ctx context.Context) (Leases, error) {
+	var l Leases
+	err := c.call(ctx, http.MethodGet, "/v1/leases", nil, &l)
+	return l, err
+}
+
+// call sends one request and decodes a 2xx JSON answer into out (if not
+// nil) or an error answer into an *APIError.
+func (c *Client) call(ctx context.Context, method, path string, body []byte, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 400 {
+		ae := &APIError{Status: resp.StatusCode}
+		if json.Unmarshal(b, &ae.Response) != nil || ae.Response.Error == "" {
+			ae.Response.Error = strings.TrimSpace(string(b))
+		}
+		return ae
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("agent: bad answer to %s %s: %w", method, path, err)
+	}
+	return nil
+}

@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tenure-dev/tenure/agent"
+	"github.com/tenure-dev/tenure/node"
+)
+
+func init() {
+	register("agent", "run a node and serve the HTTP lease API", runAgent)
+}
+
+// agentOpts are the parsed and checked flags of tenure agent.
+type agentOpts struct {
+	name, bind, httpAddr string
+	join, voters         stringList
+	dataDir, keyfile     string
+	tokenFile, readyFile string
+	insecure             bool
+	ttl, maxTTL          time.Duration
+	logFormat, logLevel  string
+	bindHost             string
+	bindPort             int
+	key                  []byte
+	token                string
+	level                slog.Level
+	shutdownTimeout      time.Duration
+}
+
+const agentAbout = `
+Runs one tenure node (gossip over UDP/TCP on --bind) and serves the HTTP
+lease API on --http. Every node of a cluster must be given the same
+--voters list and --max-ttl, and the same key.
+
+Safety: the agent refuses to serve HTTP on a non-loopback address without
+--http-token-file, and to bind gossip on a non-loopback address without
+--keyfile unless --insecure is given. A voter should have a --data-dir:
+without one every restart counts as a crash (a quarantine of about
+--max-ttl) and fencing tokens may go backwards after a majority of voters
+restart. Never wipe a voter's data dir.
+
+On SIGTERM or SIGINT it releases the leases held through it, leaves the
+cluster (writing the clean-shutdown state, so a restart needs no
+quarantine) and exits 0. Exit status 2: bad flags or configuration.`
+
+func newAgentFlags(o *agentOpts) *cmdFlags {
+	host, _ := os.Hostname()
+	f := newCmdFlags("agent", "tenure agent --voters A,B,C [flags]", agentAbout)
+	f.StringVar(&o.name, "name", host, "this node's name, unique in the cluster")
+	f.StringVar(&o.bind, "bind", "0.0.0.0:7946", "gossip address `host:port` (UDP and TCP); port 0 picks a free one")
+	f.Var(&o.join, "join", "`host:port` of a member to join (repeatable or comma-separated)")
+	f.Var(&o.voters, "voters", "the voter node names, comma-separated, identical on every node (required)")
+	f.StringVar(&o.dataDir, "data-dir", "", "`dir` for the durable era floor and clean-shutdown state")
+	f.StringVar(&o.keyfile, "keyfile", "", "`file` holding the base64 cluster key (16, 24 or 32 bytes) that encrypts gossip")
+	f.BoolVar(&o.insecure, "insecure", false, "allow unencrypted gossip on a non-loopback address")
+	f.StringVar(&o.httpAddr, "http", "127.0.0.1:7947", "HTTP API address `host:port`; port 0 picks a free one")
+	f.StringVar(&o.tokenFile, "http-token-file", "", "`file` holding the bearer token every API call must send")
+	f.DurationVar(&o.ttl, "ttl", node.DefaultTTL, "default lease TTL")
+	f.DurationVar(&o.maxTTL, "max-ttl", node.DefaultMaxTTL, "longest TTL a client may ask for; sets a crashed voter's quarantine; same on every node")
+	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&o.readyFile, "ready-file", "", "write the actual addresses as JSON to `file` once serving")
+	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 5*time.Second, "how long SIGTERM may take to release leases and leave")
+	return f
+}
+
+// check validates the flags and reads the key and token files. Every
+// error names the flag.
+func (o *agentOpts) check() error {
+	if o.name == "" {
+		return errors.New("--name is empty")
+	}
+	if len(o.voters) == 0 {
+		return errors.New("--voters is required (the same comma-separated list on every node)")
+	}
+	host, port, err := net.SplitHostPort(o.bind)
+	if err != nil {
+		return fmt.Errorf("--bind %q: %v", o.bind, err)
+	}
+	if net.ParseIP(host) == nil {
+		return fmt.Errorf("--bind %q: host must be an IP address", o.bind)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("--bind %q: bad port", o.bind)
+	}
+	o.bindHost, o.bindPort = host, p
+	if _, _, err := net.SplitHostPort(o.httpAddr); err != nil {
+		return fmt.Errorf("--http %q: %v", o.httpAddr, err)
+	}
+	if o.keyfile != "" {
+		b, err := os.ReadFile(o.keyfile)
+		if err != nil {
+			return fmt.Errorf("--keyfile: %v", err)
+		}
+		o.key, err = base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil {
+			return fmt.Errorf("--keyfile %s: not base64: %v", o.keyfile, err)
+		}
+		if n := len(o.key); n != 16 && n != 24 && n != 32 {
+			return fmt.Errorf("--keyfile %s: key is %d bytes; want 16, 24 or 32 (e.g. head -c 32 /dev/urandom | base64)", o.keyfile, n)
+		}
+	}
+	if o.tokenFile != "" {
+		b, err := os.ReadFile(o.tokenFile)
+		if err != nil {
+			return fmt.Errorf("--http-token-file: %v", err)
+		}
+		if o.token = strings.TrimSpace(string(b)); o.token == "" {
+			return fmt.Errorf("--http-token-file %s is empty", o.tokenFile)
+		}
+	}
+	if !isLoopback(o.httpAddr) && o.token == "" {
+		return fmt.Errorf("--http %s is not a loopback address: refusing to serve the API without --http-token-file", o.httpAddr)
+	}
+	if !isLoopback(o.bind) && o.key == nil && !o.insecure {
+		return fmt.Errorf("--bind %s is not a loopback address: refusing unencrypted gossip without --keyfile (or --insecure)", o.bind)
+	}
+	switch o.logFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("--log-format %q: want text or json", o.logFormat)
+	}
+	if err := o.level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
+	}
+	if o.ttl <= 0 || o.maxTTL <= 0 {
+		return fmt.Errorf("--ttl %v and --max-ttl %v must be positive", o.ttl, o.maxTTL)
+	}
+	if o.ttl > o.maxTTL {
+		return fmt.Errorf("--ttl %v is above --max-ttl %v", o.ttl, o.maxTTL)
+	}
+	return nil
+}
+
+// isLoopback reports whether a host:port names only loopback interfaces.
+func isLoopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// readyInfo is what --ready-file receives: the addresses actually bound.
+type readyInfo struct {
+	Name   string `json:"name"`
+	Gossip string `json:"gossip"`
+	HTTP   string `json:"http"`
+	PID    int    `json:"pid"`
+}
+
+func runAgent(args []string, stdout, stderr io.Writer) int {
+	var o agentOpts
+	f := newAgentFlags(&o)
+	if code, ok := f.parse(args, stdout, stderr); !ok {
+		return code
+	}
+	if f.NArg() > 0 {
+		return f.fail(stderr, "unexpected argument %q", f.Arg(0))
+	}
+	if err := o.check(); err != nil {
+		return f.fail(stderr, "%v", err)
+	}
+	hopts := &slog.HandlerOptions{Level: o.level}
+	var h slog.Handler = slog.NewTextHandler(stderr, hopts)
+	if o.logFormat == "json" {
+		h = slog.NewJSONHandler(stderr, hopts)
+	}
+	log := slog.New(h)
+
+	n, err := node.New(node.Config{
+		Name: o.name, BindAddr: o.bindHost, BindPort: o.bindPort, Join: o.join, Voters: o.voters,
+		DataDir: o.dataDir, SecretKey: o.key, DefaultTTL: o.ttl, MaxTTL: o.maxTTL, Logger: log,
+	})
+	if err != nil {
+		if errors.Is(err, node.ErrConfig) {
+			return f.fail(stderr, "%v", err)
+		}
+		fmt.Fprintf(stderr, "tenure agent: %v\n", err)
+		return 1
+	}
+	ag, err := agent.New(agent.Config{
+		Node: n, Voters: o.voters, DefaultTTL: o.ttl, MaxTTL: o.maxTTL, Token: o.token, Logger: log,
+	})
+	if err != nil {
+		_ = n.Shutdown()
+		fmt.Fprintf(stderr, "tenure agent: %v\n", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", o.httpAddr)
+	if err != nil {
+		_ = n.Shutdown()
+		fmt.Fprintf(stderr, "tenure agent: --http %s: %v\n", o.httpAddr, err)
+		return 1
+	}
+	srv := &http.Server{
+		Handler:           ag.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(h, slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	info := readyInfo{Name: o.name, Gossip: n.Addr(), HTTP: "http://" + ln.Addr().String(), PID: os.Getpid()}
+	log.Info("agent ready", "node", info.Name, "gossip", info.Gossip, "http", info.HTTP,
+		"voters", strings.Join(o.voters, ","), "auth", o.token != "", "data_dir", o.dataDir)
+	if o.readyFile != "" {
+		if err := writeReadyFile(o.readyFile, info); err != nil {
+			log.Error("cannot write the ready file", "file", o.readyFile, "err", err)
+		}
+	}
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	code := 0
+	select {
+	case s := <-sigs:
+		log.Info("stopping: releasing leases and leaving the cluster", "signal", s.String())
+	case err := <-served:
+		log.Error("HTTP server failed", "err", err)
+		code = 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	if err := ag.Close(ctx); err != nil {
+		log.Warn("releasing leases took too long", "err", err)
+	}
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("HTTP shutdown", "err", err)
+		_ = srv.Close()
+	}
+	if err := n.Leave(ctx); err != nil {
+		log.Error("leave", "err", err)
+		code = 1
+	}
+	log.Info("stopped")
+	return code
+}
+
+// writeReadyFile writes info atomically, so a reader never sees half.
+func writeReadyFile(path string, info readyInfo) error {
+	b, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".ready-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

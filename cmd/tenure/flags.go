@@ -1,0 +1,109 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// cmdFlags is a subcommand's flag set with the conventions every tenure
+// command shares: --help prints every flag with its environment variable
+// to stdout and exits 0; each flag not given on the command line is read
+// from TENURE_<FLAG> (upper case, dashes as underscores); a bad flag or
+// variable exits 2 with a message naming it.
+type cmdFlags struct {
+	*flag.FlagSet
+	name     string // the subcommand
+	synopsis string // "tenure lock [flags] NAME -- CMD [ARGS...]"
+	about    string // paragraphs after the synopsis
+}
+
+// newCmdFlags starts the flag set of subcommand name.
+func newCmdFlags(name, synopsis, about string) *cmdFlags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // parse reports errors itself
+	fs.Usage = func() {}
+	return &cmdFlags{FlagSet: fs, name: name, synopsis: synopsis, about: about}
+}
+
+// envName is the environment variable of flag name.
+func envName(name string) string {
+	return "TENURE_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// parse parses args, then the environment for flags the command line did
+// not set. ok is false when the command must exit with code: 0 after
+// --help, 2 after a bad flag or variable.
+func (f *cmdFlags) parse(args []string, stdout, stderr io.Writer) (code int, ok bool) {
+	if err := f.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			f.usage(stdout)
+			return 0, false
+		}
+		return f.fail(stderr, "%v", err), false
+	}
+	set := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	var bad error
+	f.VisitAll(func(fl *flag.Flag) {
+		if set[fl.Name] || bad != nil {
+			return
+		}
+		if v, found := os.LookupEnv(envName(fl.Name)); found {
+			if err := f.Set(fl.Name, v); err != nil {
+				bad = fmt.Errorf("invalid value %q for $%s (flag --%s): %v", v, envName(fl.Name), fl.Name, err)
+			}
+		}
+	})
+	if bad != nil {
+		return f.fail(stderr, "%v", bad), false
+	}
+	return 0, true
+}
+
+// fail prints a usage error naming the problem and returns 2.
+func (f *cmdFlags) fail(stderr io.Writer, format string, args ...any) int {
+	fmt.Fprintf(stderr, "tenure %s: %s\nRun 'tenure %s --help' for usage.\n", f.name, fmt.Sprintf(format, args...), f.name)
+	return 2
+}
+
+// usage prints the synopsis, the description and every flag with its
+// default and environment variable.
+func (f *cmdFlags) usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n\nFlags (each also read from the environment variable shown; the command line wins):\n", f.synopsis, strings.TrimSpace(f.about))
+	f.VisitAll(func(fl *flag.Flag) {
+		kind, usage := flag.UnquoteUsage(fl)
+		if kind == "value" {
+			kind = "list"
+		}
+		line := "  --" + fl.Name
+		if kind != "" {
+			line += " " + kind
+		}
+		fmt.Fprintln(w, line)
+		def := ""
+		if fl.DefValue != "" && fl.DefValue != "false" && fl.DefValue != "0" && fl.DefValue != "0s" {
+			def = fmt.Sprintf(" (default %s)", fl.DefValue)
+		}
+		fmt.Fprintf(w, "        %s%s [$%s]\n", usage, def, envName(fl.Name))
+	})
+}
+
+// stringList is a repeatable flag whose values may also be
+// comma-separated: --join a --join b,c.
+type stringList []string
+
+func (s *stringList) String() string { return strings.Join(*s, ",") }
+
+// Set implements flag.Value.
+func (s *stringList) Set(v string) error {
+	for p := range strings.SplitSeq(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*s = append(*s, p)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tenure-dev/tenure/agent"
+)
+
+func init() {
+	register("status", "show an agent's members, voter quorum and leases", runStatus)
+}
+
+const statusAbout = `
+Asks the agent for the cluster members as gossip sees them (name, address,
+voter or not, alive), the voter quorum (how many voters are alive of how
+many, and whether that is a majority) and the leases held through this
+agent. Gossip liveness is a hint: leases are granted by a majority of the
+configured voters, whatever gossip says.
+
+Exit status: 0, or 1 if the agent could not be reached.`
+
+// statusReport is what --json prints.
+type statusReport struct {
+	Agent   string         `json:"agent"`
+	Self    string         `json:"self"`
+	Members []agent.Member `json:"members"`
+	Quorum  agent.Quorum   `json:"quorum"`
+	Leases  []agent.Grant  `json:"leases"`
+}
+
+func runStatus(args []string, stdout, stderr io.Writer) int {
+	var url, tokenFile string
+	var asJSON bool
+	var timeout time.Duration
+	f := newCmdFlags("status", "tenure status [flags]", statusAbout)
+	addAgentFlags(f, &url, &tokenFile)
+	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables")
+	f.DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for the agent")
+	if code, ok := f.parse(args, stdout, stderr); !ok {
+		return code
+	}
+	if f.NArg() > 0 {
+		return f.fail(stderr, "unexpected argument %q", f.Arg(0))
+	}
+	client, err := newClient(url, tokenFile)
+	if err != nil {
+		return f.fail(stderr, "%v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	m, err := client.Members(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "tenure status: %s: %v\n", url, err)
+		return 1
+	}
+	ls, err := client.Leases(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "tenure status: %s: %v\n", url, err)
+		return 1
+	}
+	r := statusReport{Agent: url, Self: m.Self, Members: m.Members, Quorum: m.Quorum, Leases: ls.Leases}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			fmt.Fprintf(stderr, "tenure status: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	printStatus(stdout, r)
+	return 0
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func printStatus(w io.Writer, r statusReport) {
+	fmt.Fprintf(w, "agent %s (node %s)\n", r.Agent, r.Self)
+	fmt.Fprintf(w, "voters: %d of %d alive, majority %s\n\n", r.Quorum.Alive, r.Quorum.Voters, yesNo(r.Quorum.Majority))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MEMBER\tADDRESS\tVOTER\tALIVE")
+	for _, m := range r.Members {
+		addr := m.Addr
+		if addr == "" {
+			addr = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Name, addr, yesNo(m.Voter), yesNo(m.Alive))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	if len(r.Leases) == 0 {
+		fmt.Fprintln(w, "no leases held through this agent")
+		return
+	}
+	fmt.Fprintln(tw, "LEASE\tTOKEN\tTTL\tMODE\tDEADLINE IN")
+	for _, g := range r.Leases {
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%v\n", g.Name, g.TokenStr, time.Duration(g.TTL), g.Mode, time.Duration(g.DeadlineMS)*time.Millisecond)
+	}
+	tw.Flush()
+}
