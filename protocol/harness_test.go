@@ -13,7 +13,7 @@ import (
 // a machine and a local clock offset; messages sit in a queue until the test
 // delivers them, in order, through the real wire codec.
 type harness struct {
-	t      testing.TB
+	t      tb
 	cfg    Config
 	now    Time // true time; each node's local clock = now + skew
 	nodes  map[string]*hnode

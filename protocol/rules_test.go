@@ -345,11 +345,11 @@ func TestR3BallotsNeverReused(t *testing.T) {
 	}
 }
 
-func mustEncodeState(t testing.TB, st *State) []byte {
+func mustEncodeState(t tb, st *State) []byte {
 	t.Helper()
 	raw, err := EncodeState(st)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("EncodeState: %v", err)
 	}
 	return raw
 }
