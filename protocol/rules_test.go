@@ -88,6 +88,40 @@ func TestR1AcceptedFromNonVotersIgnored(t *testing.T) {
 	}
 }
 
+// R1: an answer from a name outside the voter list is ignored entirely: a
+// Reject from a non-voter neither counts nor moves the proposer's ballots
+// or era (one such datagram claiming the last era would otherwise exhaust
+// the proposer's tokens, R12).
+func TestR1RejectFromNonVoterIgnored(t *testing.T) {
+	t.Skip("BUG: onReject notes the promise before checking the sender")
+	p := newProbe(t, "x", abc, fresh, nil)
+	p.ready()
+	prep := first[*Prepare](t, p.acquire(AcquireRequest{Name: "L", TTL: time.Second, Wait: true}))
+	for _, from := range []string{"zz", "y", "x"} {
+		out := p.step(from, &Reject{Name: "L", Attempt: prep.Attempt, Promised: b(math.MaxUint32, math.MaxUint32, "zz")})
+		if out.PersistEra != 0 || p.m.Era() != 1 {
+			t.Fatalf("R1: a Reject from non-voter %s raised the era to %d", from, p.m.Era())
+		}
+	}
+	// The attempt fails on the voters' own (low) rejections; the retry's
+	// ballot owes nothing to the non-voter's claim.
+	p.step("a", &Reject{Name: "L", Attempt: prep.Attempt, Promised: b(1, 0, "y")})
+	p.step("b", &Reject{Name: "L", Attempt: prep.Attempt, Promised: b(1, 0, "y")})
+	for range 100 {
+		out := p.tickTo(p.m.NextWake())
+		if f := events(out, EventFailed); len(f) > 0 {
+			t.Fatalf("R1: the retry failed: %v", f[0].Err)
+		}
+		if ps, _ := msgs[*Prepare](out); len(ps) > 0 {
+			if ps[0].Ballot.Era != 1 || out.PersistEra != 0 {
+				t.Fatalf("R1: retry at %v (PersistEra %d) jumped to a non-voter's claim", ps[0].Ballot, out.PersistEra)
+			}
+			return
+		}
+	}
+	t.Fatal("no retry")
+}
+
 // R1: a node that is not in the voter list never answers as an acceptor,
 // even though any node may propose.
 func TestR1NonVoterDoesNotAccept(t *testing.T) {
