@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 	"unicode/utf8"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // Wire format of one datagram:
@@ -182,9 +184,10 @@ func encodeFields(enc *msgpack.Encoder, m Message) error {
 // Decoder unpacks datagrams. It reuses its buffers, so it is not safe for
 // concurrent use.
 type Decoder struct {
-	r    bytes.Reader
-	dec  *msgpack.Decoder
-	msgs []Message
+	r       bytes.Reader
+	dec     *msgpack.Decoder
+	msgs    []Message
+	scratch []byte
 }
 
 // NewDecoder returns a Decoder.
@@ -234,23 +237,100 @@ func (d *Decoder) Decode(b []byte) (from string, msgs []Message, err error) {
 	return from, d.msgs, nil
 }
 
+// raw reads a msgpack str or bin of at most max bytes. The length header is
+// checked against max and against the bytes left in the datagram before
+// anything is allocated: a 20-byte datagram announcing a 4 GiB value must
+// cost nothing.
+func (d *Decoder) raw(max int) ([]byte, error) {
+	n, err := d.dec.DecodeBytesLen()
+	if err != nil {
+		return nil, err
+	}
+	if n <= 0 {
+		return nil, nil // nil or empty
+	}
+	if n > max || n > d.r.Len() {
+		return nil, fmt.Errorf("field of %d bytes: over %d or past the end", n, max)
+	}
+	if cap(d.scratch) < n {
+		d.scratch = make([]byte, MaxDatagram)
+	}
+	b := d.scratch[:n]
+	if _, err := io.ReadFull(&d.r, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
 func (d *Decoder) str(max int) (string, error) {
-	s, err := d.dec.DecodeString()
+	b, err := d.raw(max)
 	if err != nil {
 		return "", err
 	}
-	if len(s) > max || !utf8.ValidString(s) {
-		return "", fmt.Errorf("string of %d bytes over %d or not UTF-8", len(s), max)
+	if !utf8.Valid(b) {
+		return "", errors.New("string not UTF-8")
 	}
-	return s, nil
+	return string(b), nil
 }
 
 func (d *Decoder) name() (string, error) {
-	s, err := d.dec.DecodeString()
+	b, err := d.raw(MaxDatagram) // checkName reports an overlong name
 	if err != nil {
 		return "", err
 	}
+	if len(b) > MaxNameLen {
+		return "", fmt.Errorf("%w: %d bytes, at most %d", ErrBadName, len(b), MaxNameLen)
+	}
+	s := string(b)
 	return s, checkName(s)
+}
+
+// skip skips one value of a field this version does not know, with every
+// length bounded by the bytes left and nesting bounded by depth.
+func (d *Decoder) skip(depth int) error {
+	if depth > 8 {
+		return errors.New("nesting too deep")
+	}
+	c, err := d.dec.PeekCode()
+	if err != nil {
+		return err
+	}
+	switch {
+	case msgpcode.IsString(c) || c == msgpcode.Bin8 || c == msgpcode.Bin16 || c == msgpcode.Bin32:
+		_, err := d.raw(MaxDatagram)
+		return err
+	case msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32:
+		n, err := d.dec.DecodeArrayLen()
+		if err != nil {
+			return err
+		}
+		if n > d.r.Len() {
+			return fmt.Errorf("array of %d past the end", n)
+		}
+		for range n {
+			if err := d.skip(depth + 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32:
+		n, err := d.dec.DecodeMapLen()
+		if err != nil {
+			return err
+		}
+		if 2*n > d.r.Len() {
+			return fmt.Errorf("map of %d past the end", n)
+		}
+		for range 2 * n {
+			if err := d.skip(depth + 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case msgpcode.IsExt(c):
+		return errors.New("extension types are not used")
+	}
+	return d.dec.Skip() // numbers, nil, booleans: fixed size
 }
 
 func (d *Decoder) u32() (uint32, error) { return d.dec.DecodeUint32() }
@@ -268,14 +348,11 @@ func (d *Decoder) dur(allowZero bool) (time.Duration, error) {
 }
 
 func (d *Decoder) value() ([]byte, error) {
-	v, err := d.dec.DecodeBytes()
-	if err != nil {
+	b, err := d.raw(MaxValueLen)
+	if err != nil || b == nil {
 		return nil, err
 	}
-	if len(v) > MaxValueLen {
-		return nil, fmt.Errorf("value of %d bytes over %d", len(v), MaxValueLen)
-	}
-	return v, nil
+	return bytes.Clone(b), nil
 }
 
 func (d *Decoder) ballotNoNode(node string) (b Ballot, err error) {
@@ -330,6 +407,9 @@ func (d *Decoder) decodeOne(t MsgType, from string) (Message, error) {
 	n, err := d.dec.DecodeArrayLen()
 	if err != nil {
 		return nil, err
+	}
+	if n > d.r.Len() {
+		return nil, fmt.Errorf("%d fields past the end", n)
 	}
 	if n < fieldCount[t] {
 		return nil, fmt.Errorf("%d fields, need %d", n, fieldCount[t])
@@ -398,7 +478,7 @@ func (d *Decoder) decodeOne(t MsgType, from string) (Message, error) {
 		}
 	}
 	for range n - fieldCount[t] { // fields appended by a newer version
-		if err := d.dec.Skip(); err != nil {
+		if err := d.skip(0); err != nil {
 			return nil, err
 		}
 	}
