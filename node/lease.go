@@ -8,9 +8,6 @@ import (
 	"github.com/benbjohnson/clock"
 )
 
-// maxLossLead bounds how early a lease's own timer fires before Deadline:
-// timer latency up to this much still ends the tenure on time.
-const maxLossLead = time.Millisecond
 
 // Lease is one tenure of a lease name held by this node: from the grant
 // until it is lost, released, or the node stops. Only the holder knows it
@@ -28,7 +25,7 @@ type Lease struct {
 	name       string
 	token      uint64
 	ttl        time.Duration
-	lead       time.Duration // the own timer fires this long before the deadline
+	lead       time.Duration // the own timer fires this long before the deadline, to absorb timer latency
 	acquiredAt time.Time     // on the node's clock, when the grant was seen
 	ctx        context.Context
 	cancel     context.CancelFunc
@@ -45,7 +42,7 @@ func (n *Node) newLease(name string, token uint64, ttl time.Duration, deadline t
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Lease{
 		n: n, name: name, token: token, ttl: ttl,
-		lead:       min(maxLossLead, n.margin(ttl)/2),
+		lead:       n.margin(ttl) / 2,
 		acquiredAt: n.clock.Now(),
 		ctx:        ctx, cancel: cancel,
 		deadline: deadline,
