@@ -8,7 +8,6 @@ import (
 	"github.com/benbjohnson/clock"
 )
 
-
 // Lease is one tenure of a lease name held by this node: from the grant
 // until it is lost, released, or the node stops. Only the holder knows it
 // holds a lease (R14); a Lease is that knowledge.
