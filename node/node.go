@@ -18,6 +18,11 @@ import (
 	"github.com/tenure-dev/tenure/protocol"
 )
 
+// deadNodeReclaim is how long after a node was declared dead another
+// process may take its name at a new address (memberlist refuses it for
+// ever by default).
+const deadNodeReclaim = 10 * time.Second
+
 // Node is one member of a tenure cluster: a proposer for its own lease
 // requests and, if named in Config.Voters, an acceptor for everyone's. It
 // is safe for concurrent use.
@@ -194,6 +199,9 @@ func (n *Node) startMemberlist() error {
 	mc.Transport = n.cfg.Transport
 	mc.Label = n.cfg.Label
 	mc.EnableCompression = false // LZW costs ~3x latency for nothing here
+	// A node that crashed and comes back on another address may take its
+	// name back once gossip has declared the old one dead for this long.
+	mc.DeadNodeReclaimTime = deadNodeReclaim
 	mc.SecretKey = n.cfg.SecretKey
 	mc.Delegate = &delegate{n: n, meta: encodeMeta(n.m.IsVoter())}
 	mc.Events = n.peers
