@@ -32,8 +32,11 @@
 // A client's tenure starts when the acquire answer arrives and ends at the
 // earlier of the moment it sends its release and its own deadline: the time
 // it sent the acquire (or the last successful keepalive, sent before that
-// deadline) plus the deadline_ms the agent answered. These are the client's
-// own accounts; the checks compare them across clients in real time.
+// deadline) plus the deadline_ms the agent answered. A successful keepalive
+// of the same tenure sent after that deadline (the grant arrived late, after
+// a long wait) starts a new stretch of the tenure when its answer arrives.
+// These are the client's own accounts; the checks compare them across
+// clients in real time.
 //
 // # 4. Testing map
 //

@@ -40,6 +40,7 @@ func (h *History) Tenures() []Tenure {
 		sort.SliceStable(ops, func(i, j int) bool { return ops[i].Start < ops[j].Start })
 		var cur *Tenure
 		var deadline int64
+		var last Op // the client's latest granted Acquire
 		closeAt := func(t int64) {
 			if cur == nil {
 				return
@@ -55,15 +56,25 @@ func (h *History) Tenures() []Tenure {
 			case Acquire:
 				closeAt(op.Start)
 				if op.Outcome == Ok {
+					last = op
 					cur = &Tenure{Client: c, Agent: op.Agent, Key: op.Key, Token: op.Token, Start: op.End}
 					deadline = op.Start + op.DeadlineMS*int64(time.Millisecond)
 				}
 			case KeepAlive:
-				// Only a renewal sent while the tenure was live extends it
-				// (R11: a failed renewal extends nothing).
-				if cur != nil && op.Outcome == Ok && op.Token == cur.Token && op.Key == cur.Key && op.Start < deadline {
-					deadline = max(deadline, op.Start+op.DeadlineMS*int64(time.Millisecond))
+				if op.Outcome != Ok || op.Token != last.Token || op.Key != last.Key {
+					break // R11: a failed renewal extends nothing
 				}
+				ka := op.Start + op.DeadlineMS*int64(time.Millisecond)
+				if cur != nil && op.Start < deadline {
+					deadline = max(deadline, ka)
+					break
+				}
+				// Sent after the client's own deadline (a grant that arrived
+				// late, say), yet the agent still held the tenure: the
+				// client holds it again from this answer on.
+				closeAt(op.Start)
+				cur = &Tenure{Client: c, Agent: op.Agent, Key: op.Key, Token: op.Token, Start: op.End}
+				deadline = ka
 			case Release:
 				if cur != nil && op.Token == cur.Token {
 					closeAt(op.Start)

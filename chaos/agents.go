@@ -1,0 +1,138 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tenure-dev/tenure/agent"
+)
+
+// AgentSpec is everything needed to start one agent.
+type AgentSpec struct {
+	// Name is the node name ("a0", ...).
+	Name string
+	// Voters lists the voters' names.
+	Voters []string
+	// Bind is the gossip address (host:port) inside the agent's namespace.
+	Bind string
+	// Join lists gossip addresses of other agents.
+	Join []string
+	// HTTP is the agent's HTTP address, reachable from the root namespace.
+	HTTP string
+	// TokenFile holds the HTTP bearer token.
+	TokenFile string
+	// DataDir is the data dir; empty runs the agent memory-only.
+	DataDir string
+	// TTL is the agent's default lease TTL.
+	TTL time.Duration
+}
+
+// Launcher turns an AgentSpec into the program and arguments that run the
+// agent. The cluster runs them inside the agent's namespace and sends
+// signals to the resulting process. Implementations must be safe for
+// concurrent use.
+type Launcher interface {
+	Command(spec AgentSpec) (program string, args []string)
+}
+
+// LeaseAPI is how a client takes leases through its agent. Every method
+// blocks at most until ctx ends. sent is read just before the request leaves;
+// deadline_ms counts from the agent's answer, so sent plus DeadlineMS is
+// never later than the agent's own deadline. Errors that are an answer of
+// the agent satisfy IsDefinite; the others leave the outcome unknown.
+type LeaseAPI interface {
+	Acquire(ctx context.Context, name string, ttl, wait time.Duration) (token uint64, deadlineMS int64, err error)
+	KeepAlive(ctx context.Context, name string, token uint64) (deadlineMS int64, err error)
+	Release(ctx context.Context, name string, token uint64) error
+}
+
+// BinaryLauncher runs `tenure agent` with the flags documented for it.
+type BinaryLauncher struct {
+	// Binary is the tenure binary.
+	Binary string
+	// ExtraArgs are appended to every command line.
+	ExtraArgs []string
+}
+
+// Command implements Launcher.
+func (b BinaryLauncher) Command(s AgentSpec) (string, []string) {
+	args := []string{"agent",
+		"--name", s.Name,
+		"--bind", s.Bind,
+		"--voters", strings.Join(s.Voters, ","),
+		"--http", s.HTTP,
+		"--http-token-file", s.TokenFile,
+		"--ttl", s.TTL.String(),
+		"--insecure",
+	}
+	if len(s.Join) > 0 {
+		args = append(args, "--join", strings.Join(s.Join, ","))
+	}
+	if s.DataDir != "" {
+		args = append(args, "--data-dir", s.DataDir)
+	}
+	if agentFlagSupported(b.Binary, "max-ttl") {
+		// Keep the quarantine of a crashed voter (about MaxTTL, R9) short
+		// enough that a short pass sees the cluster recover.
+		args = append(args, "--max-ttl", (2 * s.TTL).String())
+	}
+	return b.Binary, append(args, b.ExtraArgs...)
+}
+
+var (
+	agentHelpOnce sync.Once
+	agentHelp     string
+)
+
+// agentFlagSupported reports whether `binary agent --help` lists --flag.
+func agentFlagSupported(binary, flag string) bool {
+	agentHelpOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		out, _ := exec.CommandContext(ctx, binary, "help", "agent").CombinedOutput()
+		agentHelp = string(out)
+	})
+	return strings.Contains(agentHelp, "-"+flag+" ") || strings.Contains(agentHelp, "-"+flag+"\t") || strings.Contains(agentHelp, "-"+flag+"\n")
+}
+
+// httpLeaseAPI is LeaseAPI over agent.Client.
+type httpLeaseAPI struct{ c *agent.Client }
+
+// newHTTPLeaseAPI talks to the agent at addr with a client of its own:
+// no connection reuse, so a connection to a killed agent is never reused.
+func newHTTPLeaseAPI(addr, token string) LeaseAPI {
+	tr := &http.Transport{DisableKeepAlives: true, DialContext: (&net.Dialer{Timeout: time.Second}).DialContext}
+	return httpLeaseAPI{c: &agent.Client{BaseURL: "http://" + addr, Token: token, HTTP: &http.Client{Transport: tr}}}
+}
+
+func (h httpLeaseAPI) Acquire(ctx context.Context, name string, ttl, wait time.Duration) (uint64, int64, error) {
+	g, _, err := h.c.Acquire(ctx, name, agent.AcquireRequest{TTL: agent.Duration(ttl), Wait: agent.Duration(wait)})
+	return g.Token, g.DeadlineMS, err
+}
+
+func (h httpLeaseAPI) KeepAlive(ctx context.Context, name string, token uint64) (int64, error) {
+	g, _, err := h.c.Keepalive(ctx, name, token)
+	if err == nil && g.Token != token {
+		return 0, errors.New("chaos: keepalive answered another token " + strconv.FormatUint(g.Token, 10))
+	}
+	return g.DeadlineMS, err
+}
+
+func (h httpLeaseAPI) Release(ctx context.Context, name string, token uint64) error {
+	return h.c.Release(ctx, name, token)
+}
+
+// IsDefinite reports whether err is an answer of the agent in the 4xx
+// range: the operation did not take effect. Other errors (timeouts, broken
+// connections, 5xx) leave the outcome unknown.
+func IsDefinite(err error) bool {
+	s := agent.StatusOf(err)
+	return s >= 400 && s < 500
+}

@@ -1,0 +1,175 @@
+//go:build chaos
+
+package chaos
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tenure-dev/tenure/chaos/netns"
+)
+
+var (
+	flagSeed     = flag.Int64("chaos.seed", 0, "seed of the run (0: drawn from the clock and printed)")
+	flagDuration = flag.Duration("chaos.duration", 60*time.Second, "how long the nemesis runs in TestChaos")
+	flagBroken   = flag.Duration("chaos.broken-duration", 25*time.Second, "how long the nemesis runs in TestChaosDetectsBrokenFence")
+	flagDir      = flag.String("chaos.dir", "", "run directory (default: a new one under $TMPDIR)")
+	flagKeep     = flag.Bool("chaos.keep", false, "keep the run directory of a passing run")
+	flagBin      = flag.String("chaos.bin", "", "prebuilt tenure binary (default: built from ./cmd/tenure)")
+	flagFaults   = flag.String("chaos.faults", "", "comma-separated fault kinds (default: all)")
+)
+
+// requireLab skips unless the machine can build a lab: root, ip netns, nft.
+func requireLab(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("chaos: needs root for network namespaces and nftables; run as root (CI does): sudo go test -tags chaos ./chaos/...")
+	}
+	if err := netns.Available(); err != nil {
+		t.Skipf("chaos: network namespaces unavailable: %v (apt-get install -y iproute2 nftables)", err)
+	}
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// tenureBinary returns -chaos.bin or builds cmd/tenure once per test binary.
+func tenureBinary(t *testing.T) string {
+	t.Helper()
+	if *flagBin != "" {
+		return *flagBin
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tenure-chaos-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "tenure")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/tenure-dev/tenure/cmd/tenure").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/tenure: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if binPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+// runConfig prepares a Config with the flags' seed, directory and faults.
+func runConfig(t *testing.T, d time.Duration) Config {
+	t.Helper()
+	seed := *flagSeed
+	if seed == 0 {
+		seed = time.Now().UnixNano() % 1_000_000_000
+	}
+	dir := *flagDir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", fmt.Sprintf("tenure-chaos-%d-", seed)); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		dir = filepath.Join(dir, fmt.Sprintf("%s-%d", t.Name(), seed))
+	}
+	cfg := Config{Seed: seed, Duration: d, Binary: tenureBinary(t), Dir: dir, Logf: t.Logf}
+	if *flagFaults != "" {
+		cfg.Faults = strings.Split(*flagFaults, ",")
+	}
+	return cfg
+}
+
+// replay is the command that reruns t with cfg's seed.
+func replay(t *testing.T, cfg Config, durFlag string) string {
+	return fmt.Sprintf("go test -tags chaos ./chaos -run '^%s$' -count=1 -v -args -chaos.seed=%d -%s=%v",
+		t.Name(), cfg.Seed, durFlag, cfg.Duration)
+}
+
+// TestChaos is the short pass (-chaos.duration, default 60s of nemesis):
+// every check must pass, and the run must have made progress.
+func TestChaos(t *testing.T) {
+	requireLab(t)
+	cfg := runConfig(t, *flagDuration)
+	cmd := replay(t, cfg, "chaos.duration")
+	t.Logf("seed %d, dir %s\nreplay: %s", cfg.Seed, cfg.Dir, cmd)
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("harness failure (seed %d, logs in %s): %v\nreplay: %s", cfg.Seed, cfg.Dir, err, cmd)
+	}
+	res.Figures.Print(os.Stdout)
+	if !res.OK() {
+		for i, v := range res.Report.Violations {
+			if i == 20 {
+				t.Errorf("... %d more in %s", len(res.Report.Violations)-i, filepath.Join(cfg.Dir, "violations.txt"))
+				break
+			}
+			t.Errorf("%v", v)
+		}
+		t.Fatalf("%d violations (seed %d); history.json, linearizability.html and logs in %s\nreplay: %s",
+			len(res.Report.Violations), cfg.Seed, cfg.Dir, cmd)
+	}
+	if len(res.Report.Tenures) == 0 || countOK(res, "ops_write") == 0 {
+		t.Fatalf("no progress: %d tenures, writes %s (seed %d, logs in %s)\nreplay: %s",
+			len(res.Report.Tenures), res.Figures.Get("ops_write"), cfg.Seed, cfg.Dir, cmd)
+	}
+	if !*flagKeep {
+		_ = os.RemoveAll(cfg.Dir)
+	}
+}
+
+// countOK reads the "N ok" count of a per-kind figure.
+func countOK(res *Result, name string) int {
+	var n int
+	_, _ = fmt.Sscanf(res.Figures.Get(name), "%d ok", &n)
+	return n
+}
+
+// TestChaosDetectsBrokenFence runs the register with its fence off
+// (--unsafe-no-fence) and many stalled clients: the checks must report the
+// stale writes it lets through. A pass here would mean the harness cannot
+// see the failure it exists to find.
+func TestChaosDetectsBrokenFence(t *testing.T) {
+	requireLab(t)
+	cfg := runConfig(t, *flagBroken)
+	cfg.UnsafeNoFence = true
+	cfg.ZombieRate = 0.3
+	cmd := replay(t, cfg, "chaos.broken-duration")
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("harness failure (seed %d, logs in %s): %v\nreplay: %s", cfg.Seed, cfg.Dir, err, cmd)
+	}
+	res.Figures.Print(os.Stdout)
+	found := map[string]int{}
+	for _, v := range res.Report.Violations {
+		found[v.Check]++
+	}
+	if found["stale-write"] == 0 && found["linearizability"] == 0 {
+		t.Fatalf("the checks missed a register without a fence: violations %v (seed %d, dir %s)\nreplay: %s",
+			found, cfg.Seed, cfg.Dir, cmd)
+	}
+	t.Logf("broken fence detected as expected: %v; artifacts in %s", found, cfg.Dir)
+	if !*flagKeep {
+		_ = os.RemoveAll(cfg.Dir)
+	}
+}
