@@ -153,7 +153,6 @@ func TestR8AttemptDurationContainment(t *testing.T) {
 // property test above; with them the float check in containmentHolds
 // passes while exact arithmetic does not.
 func TestR8AttemptDurationExact(t *testing.T) {
-	t.Skip("BUG: float containment check")
 	cases := []struct {
 		ttl    time.Duration
 		eps    float64
@@ -222,7 +221,6 @@ func TestR9QuarantineBound(t *testing.T) {
 // large Margin must still sit out the attempt of a proposer with a small
 // one: Q may depend on MaxTTL and ε only.
 func TestR9QuarantineCoversEveryMargin(t *testing.T) {
-	t.Skip("BUG: quarantine depends on the per-node margin")
 	for _, vm := range []time.Duration{0, time.Second} {
 		voter := validConfig()
 		voter.Margin, voter.MinTTL, voter.DefaultTTL = vm, 5*time.Second, 5*time.Second
