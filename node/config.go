@@ -78,6 +78,12 @@ type Config struct {
 	// a crash or without a DataDir (about MaxTTL), so every node of a
 	// cluster must use the same value.
 	MaxTTL time.Duration
+	// RetryInterval is how long the node waits for voters' answers before
+	// it sends a request again to those that have not answered. Default
+	// 20ms, right for a LAN and a few leases; a node renewing thousands of
+	// leases at once wants more (say 100ms), or its resends pile onto the
+	// answers still on their way.
+	RetryInterval time.Duration
 	// Label binds every packet to this cluster: nodes with another label
 	// drop it. Default DefaultLabel.
 	Label string
@@ -143,8 +149,8 @@ func (c *Config) validate() (protocol.Config, error) {
 	if len(c.Label) > memberlist.LabelMaxSize {
 		return protocol.Config{}, fmt.Errorf("%w: Label is %d bytes, at most %d", ErrConfig, len(c.Label), memberlist.LabelMaxSize)
 	}
-	if c.MaxTTL < 0 || c.DefaultTTL < 0 {
-		return protocol.Config{}, fmt.Errorf("%w: DefaultTTL %v / MaxTTL %v must not be negative", ErrConfig, c.DefaultTTL, c.MaxTTL)
+	if c.MaxTTL < 0 || c.DefaultTTL < 0 || c.RetryInterval < 0 {
+		return protocol.Config{}, fmt.Errorf("%w: DefaultTTL %v, MaxTTL %v, RetryInterval %v: none may be negative", ErrConfig, c.DefaultTTL, c.MaxTTL, c.RetryInterval)
 	}
 	if c.MaxDrift < 0 {
 		return protocol.Config{}, fmt.Errorf("%w: MaxDrift %v is negative", ErrConfig, c.MaxDrift)
@@ -155,12 +161,14 @@ func (c *Config) validate() (protocol.Config, error) {
 		MaxDrift:   c.MaxDrift,
 		DefaultTTL: c.DefaultTTL,
 		MaxTTL:     c.MaxTTL,
+
+		RetryInterval: c.RetryInterval,
 	}
 	if err := pc.Validate(); err != nil {
 		// The protocol names its own fields; Self is this Config's Name.
 		return protocol.Config{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	c.MaxDrift, c.DefaultTTL, c.MaxTTL = pc.MaxDrift, pc.DefaultTTL, pc.MaxTTL
+	c.MaxDrift, c.DefaultTTL, c.MaxTTL, c.RetryInterval = pc.MaxDrift, pc.DefaultTTL, pc.MaxTTL, pc.RetryInterval
 	return pc, nil
 }
 

@@ -52,6 +52,19 @@ func (n *Node) run() {
 	defer close(n.done)
 	defer n.teardown()
 	for {
+		// Answers already received go first: under load, handling them
+		// before the timer keeps the machine from resending requests whose
+		// answers are waiting in the queue.
+		select {
+		case b := <-n.in:
+			n.receiveBatch(b)
+			if !n.settle() || n.exit {
+				return
+			}
+			n.rearm()
+			continue
+		default:
+		}
 		select {
 		case <-n.quit:
 			return
