@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/tenure-dev/tenure/chaos/check"
@@ -131,7 +132,7 @@ func writeOutcome(err error) (check.Outcome, bool) {
 		return check.Ok, false
 	case errors.As(err, &se) && se.status == http.StatusConflict:
 		return check.Fail, true
-	case errors.As(err, &se) && se.status >= 400 && se.status < 500:
+	case errors.As(err, &se) && se.status >= 400 && se.status < 500, refused(err):
 		return check.Fail, false
 	}
 	return check.Unknown, false
@@ -142,11 +143,15 @@ func agentOutcome(err error) check.Outcome {
 	switch {
 	case err == nil:
 		return check.Ok
-	case IsDefinite(err):
+	case IsDefinite(err), refused(err):
 		return check.Fail
 	}
 	return check.Unknown
 }
+
+// refused reports whether the connection was refused: the request never
+// reached a server (a killed or restarting process), so it took no effect.
+func refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
 
 // errString is err's text, or "" for nil.
 func errString(err error) string {
