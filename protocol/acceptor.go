@@ -28,7 +28,7 @@ func (s *slot) ticket() *ticket { return &s.tk }
 // lease blocks nothing.
 func (s *slot) blockedUntil() Time {
 	if s.owner == "" || s.released {
-		return 0
+		return -Never - 1 // earlier than every instant: blocks nothing, whatever the clock origin
 	}
 	return s.until.Add(s.lockDelay)
 }
@@ -94,7 +94,7 @@ func (m *Machine) slotFor(now Time, name string) *slot {
 // quarantine (R9), era floor (R12). It reports whether to go on, and whether
 // the ballot was refused for its era (then a Reject has been sent).
 func (m *Machine) acceptorGate(now Time, from, name string, b Ballot, attempt uint64, reply bool) bool {
-	if m.selfIdx < 0 || now < m.quarantineUntil || checkName(name) != nil {
+	if m.selfIdx < 0 || m.Quarantined(now) || checkName(name) != nil {
 		return false
 	}
 	// R12: a higher era is persisted before it is answered or used; it goes
@@ -191,7 +191,7 @@ func (m *Machine) onRelease(now Time, from string, r *Release) {
 
 // onQuery answers with this acceptor's view, a hint (R14).
 func (m *Machine) onQuery(now Time, from string, q *Query) {
-	if m.selfIdx < 0 || now < m.quarantineUntil || checkName(q.Name) != nil {
+	if m.selfIdx < 0 || m.Quarantined(now) || checkName(q.Name) != nil {
 		return
 	}
 	var info LeaseInfo

@@ -3,6 +3,7 @@ package protocol
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"time"
 	"unicode/utf8"
 
@@ -183,14 +184,19 @@ func (c *Config) AttemptDuration(ttl time.Duration) time.Duration {
 
 // containmentHolds checks R8 for one set of values.
 func containmentHolds(dp, m, ttl time.Duration, eps float64) bool {
-	return float64(dp+m)/(1-eps) <= float64(ttl)/(1+eps)
+	e := new(big.Rat).SetFloat64(eps)
+	one := big.NewRat(1, 1)
+	l := new(big.Rat).Mul(new(big.Rat).SetInt64(int64(dp+m)), new(big.Rat).Add(one, e))
+	r := new(big.Rat).Mul(new(big.Rat).SetInt64(int64(ttl)), new(big.Rat).Sub(one, e))
+	return l.Cmp(r) <= 0
 }
 
 // QuarantineFor is the smallest safe quarantine for leases up to maxTTL:
 // Q/(1+ε) >= D_P/(1-ε) for the longest D_P in use (R9), rounded up.
 func (c *Config) QuarantineFor(maxTTL time.Duration) time.Duration {
 	eps := c.MaxDrift
-	dp := c.AttemptDuration(maxTTL)
+	// The longest D_P of any node, whatever its Margin (R9).
+	dp := time.Duration(math.Floor(float64(maxTTL) * (1 - eps) / (1 + eps)))
 	return time.Duration(math.Ceil(float64(dp)*(1+eps)/(1-eps))) + 1
 }
 

@@ -17,8 +17,10 @@ var (
 	ErrBusy = errors.New("protocol: lease name already in use on this node")
 	// ErrNotHeld means a release named a tenure this node does not hold.
 	ErrNotHeld = errors.New("protocol: tenure not held")
-	// ErrHeld means another node holds the lease (a TryAcquire failed).
-	ErrHeld = errors.New("protocol: lease held by another node")
+	// ErrHeld means a live lease blocks the request (a TryAcquire failed):
+	// another node's, or a leftover of this node's own earlier attempt or
+	// tenure, which no fresh acquire may take over (R7).
+	ErrHeld = errors.New("protocol: lease held")
 	// ErrContended means a TryAcquire lost its round to a competing proposer
 	// or ran out of time without a majority.
 	ErrContended = errors.New("protocol: round lost to contention")

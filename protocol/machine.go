@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/tenure-dev/tenure/quorum"
 )
@@ -64,12 +65,14 @@ type Machine struct {
 	// Acceptor.
 	rejectBelow     uint32 // ballots of a lower era are refused (R12)
 	quarantineUntil Time   // Prepare, Propose, Release ignored before (R9)
+	quarantine      bool   // quarantineUntil applies (a crashed start)
 	acc             map[string]*slot
 	forgotten       Ballot // highest promise of a slot dropped by GC
 
 	// Proposer.
 	props   map[string]*lease
 	queries map[uint64]*query
+	dpCache map[time.Duration]time.Duration
 	relq    releaseQueue
 
 	timers timerHeap
@@ -100,6 +103,7 @@ func New(cfg Config, start Start, rnd Rand, now Time) (*Machine, error) {
 		acc:     map[string]*slot{},
 		props:   map[string]*lease{},
 		queries: map[uint64]*query{},
+		dpCache: map[time.Duration]time.Duration{},
 	}
 	if i, ok := voters.Index(cfg.Self); ok {
 		m.selfIdx = i
@@ -116,6 +120,7 @@ func New(cfg Config, start Start, rnd Rand, now Time) (*Machine, error) {
 		m.rejectBelow = m.era
 		m.out.PersistEra = m.era
 		m.quarantineUntil = now.Add(cfg.Quarantine)
+		m.quarantine = true
 	case StartClean:
 		if start.State == nil {
 			return nil, fmt.Errorf("%w: StartClean without State", ErrConfig)
@@ -139,7 +144,7 @@ func (m *Machine) Config() Config { return m.cfg }
 func (m *Machine) Era() uint32 { return m.era }
 
 // Quarantined reports whether the acceptor still ignores requests at now.
-func (m *Machine) Quarantined(now Time) bool { return now < m.quarantineUntil }
+func (m *Machine) Quarantined(now Time) bool { return m.quarantine && now < m.quarantineUntil }
 
 // QuarantineUntil is the local instant the quarantine ends (zero if none).
 func (m *Machine) QuarantineUntil() Time { return m.quarantineUntil }
@@ -211,7 +216,8 @@ func (m *Machine) Tick(now Time) {
 	if m.stopped {
 		return
 	}
-	for m.timers.Len() > 0 && m.timers[0].at <= now {
+	last := m.seq // timers scheduled by this Tick (a Release after EventLost) wait for the next
+	for m.timers.Len() > 0 && m.timers[0].at <= now && m.timers[0].seq <= last {
 		t := heap.Pop(&m.timers).(*timer)
 		if !t.live() {
 			continue

@@ -111,7 +111,7 @@ func (m *Machine) Acquire(now Time, req AcquireRequest) error {
 		name:      req.Name,
 		wait:      req.Wait,
 		ttl:       req.TTL,
-		dp:        m.cfg.AttemptDuration(req.TTL),
+		dp:        m.attemptDuration(req.TTL),
 		margin:    m.cfg.margin(req.TTL),
 		lockDelay: req.LockDelay,
 		value:     append([]byte(nil), req.Value...),
@@ -128,7 +128,7 @@ func (m *Machine) Acquire(now Time, req AcquireRequest) error {
 // which is safe: this node never acted under it.
 func (m *Machine) Cancel(now Time, name string) {
 	l := m.props[name]
-	if l == nil || l.stage == stageHeld {
+	if m.stopped || l == nil || l.stage == stageHeld {
 		return
 	}
 	if l.stage == stageProposing {
@@ -142,6 +142,9 @@ func (m *Machine) Cancel(now Time, name string) {
 // at once (EventReleased), then Release(owner, ballot) goes to the voters
 // (R10).
 func (m *Machine) Release(now Time, name string, token uint64) error {
+	if m.stopped {
+		return ErrStopped
+	}
 	l := m.props[name]
 	if l == nil || l.stage != stageHeld || l.ballot.Token() != token {
 		return fmt.Errorf("%w: %q token %d", ErrNotHeld, name, token)
@@ -156,6 +159,9 @@ func (m *Machine) Release(now Time, name string, token uint64) error {
 // Abandon ends the tenure with this token without telling the voters: the
 // lease stays blocked until it expires there, as if this node had crashed.
 func (m *Machine) Abandon(now Time, name string, token uint64) error {
+	if m.stopped {
+		return ErrStopped
+	}
 	l := m.props[name]
 	if l == nil || l.stage != stageHeld || l.ballot.Token() != token {
 		return fmt.Errorf("%w: %q token %d", ErrNotHeld, name, token)
@@ -170,7 +176,7 @@ func (m *Machine) Abandon(now Time, name string, token uint64) error {
 // that knowledge.
 func (m *Machine) Holding(name string) (token uint64, deadline Time, ok bool) {
 	l := m.props[name]
-	if l == nil || l.stage != stageHeld {
+	if m.stopped || l == nil || l.stage != stageHeld {
 		return 0, 0, false
 	}
 	return l.ballot.Token(), l.deadline, true
@@ -180,6 +186,19 @@ func (m *Machine) Holding(name string) (token uint64, deadline Time, ok bool) {
 func (m *Machine) Pending(name string) bool {
 	l := m.props[name]
 	return l != nil && l.stage != stageHeld
+}
+
+// attemptDuration is Config.AttemptDuration, remembered per TTL: the exact
+// containment check is too costly to repeat on every acquire.
+func (m *Machine) attemptDuration(ttl time.Duration) time.Duration {
+	if dp, ok := m.dpCache[ttl]; ok {
+		return dp
+	}
+	dp := m.cfg.AttemptDuration(ttl)
+	if len(m.dpCache) < 64 {
+		m.dpCache[ttl] = dp
+	}
+	return dp
 }
 
 func (m *Machine) dropLease(l *lease) {
@@ -306,7 +325,7 @@ func (l *lease) propose() *Propose {
 }
 
 func (m *Machine) onReject(now Time, from string, r *Reject) {
-	if l := m.props[r.Name]; l != nil {
+	if l := m.props[r.Name]; l != nil && m.voters.Contains(from) {
 		m.noteSeen(l, r.Promised)
 		if r.Holder.Live() {
 			m.noteSeen(l, r.Holder.Ballot)
@@ -331,7 +350,7 @@ func (m *Machine) onReject(now Time, from string, r *Reject) {
 			// A majority's promise moved past this tenure's ballot: no
 			// one-phase renewal can succeed again, and a new ballot would be
 			// a new tenure. The tenure ends now, before its deadline (R11).
-			m.loseTenure(now, l)
+			m.loseTenure(l)
 		}
 	}
 }
@@ -361,6 +380,13 @@ func (m *Machine) onAccepted(now Time, from string, a *Accepted) {
 		m.emit(Event{Kind: EventAcquired, Name: l.name, Token: l.ballot.Token(), Deadline: l.deadline, TTL: l.ttl})
 		m.schedule(l, l.nextTimer(m))
 	case l.stage == stageHeld && l.renewing:
+		if now >= l.deadline {
+			// The tenure ended at its deadline; Tick has not run yet (a
+			// paused loop). The outcome must not depend on the order of Step
+			// and Tick (R6, R11).
+			m.loseTenure(l)
+			return
+		}
 		if m.tally(&l.att, idx, true) != quorum.Won {
 			return
 		}
@@ -422,11 +448,13 @@ func (m *Machine) jitter(d time.Duration) time.Duration {
 	return d/2 + time.Duration(m.rnd.Int64N(int64(d/2)+1))
 }
 
-// loseTenure ends a tenure that could not be kept: EventLost now, and a
-// Release of its exact ballot after the event is out (R10).
-func (m *Machine) loseTenure(now Time, l *lease) {
+// loseTenure ends a tenure that could not be kept: EventLost, and no
+// Release. The holder may have started an action just before it learned of
+// the loss (at the latest at its usable deadline d - m), and that action may
+// run on for m: a Release could free the name for another holder while it
+// runs. The lease expires at the voters on its own, after the margin.
+func (m *Machine) loseTenure(l *lease) {
 	m.emit(Event{Kind: EventLost, Name: l.name, Token: l.ballot.Token(), Deadline: l.deadline, TTL: l.ttl, Err: ErrLost})
-	m.queueRelease(now, l.name, l.ballot)
 	m.dropLease(l)
 }
 
@@ -481,9 +509,8 @@ func (l *lease) fire(m *Machine, now Time) {
 	case stageHeld:
 		if now >= l.deadline {
 			// Loss is reported at the deadline by this node's own clock, with
-			// no word from the network (R11). The Release that follows only
-			// frees the name sooner for others.
-			m.loseTenure(now, l)
+			// no word from the network (R11).
+			m.loseTenure(l)
 			return
 		}
 		if l.renewing && now >= l.att.sentAt.Add(m.cfg.RetryInterval) {
