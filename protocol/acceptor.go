@@ -181,10 +181,10 @@ func (m *Machine) onRelease(now Time, from string, r *Release) {
 	}
 	s.released = true
 	s.touched = now
+	// Every waiter hears of it, the releasing node included: its own next
+	// acquire may already have been turned away by the lease it released.
 	for _, w := range s.waiters {
-		if w != from {
-			m.send(w, &Vacant{Name: r.Name})
-		}
+		m.send(w, &Vacant{Name: r.Name})
 	}
 	s.waiters = s.waiters[:0]
 }

@@ -50,6 +50,8 @@ type attempt struct {
 	blocked  LeaseInfo // the strongest holder report
 	maxWait  time.Duration
 	rejected bool
+	vacant   bool // a Vacant notice arrived while this attempt ran
+	resends  int  // how many times this attempt was sent again
 }
 
 // lease is the proposer's state for one name on this node.
@@ -404,7 +406,13 @@ func (m *Machine) onAccepted(now Time, from string, a *Accepted) {
 
 func (m *Machine) onVacant(now Time, from string, v *Vacant) {
 	l := m.props[v.Name]
-	if l == nil || l.stage != stageWaiting || !m.voters.Contains(from) {
+	if l == nil || l.stage == stageHeld || !m.voters.Contains(from) {
+		return
+	}
+	if l.stage != stageWaiting {
+		// The attempt under way may still fail on a report of the lease that
+		// was just released: remember to try again at once if it does.
+		l.att.vacant = true
 		return
 	}
 	l.retryAt = min(l.retryAt, now.Add(m.jitter(m.cfg.BackoffMin)))
@@ -428,6 +436,9 @@ func (m *Machine) attemptFailed(now Time, l *lease) {
 		m.emit(Event{Kind: EventFailed, Name: l.name, Err: ErrContended})
 		m.dropLease(l)
 		return
+	case blocked.Live() && l.att.vacant:
+		// The blocking lease was released while the attempt ran.
+		l.retryAt = now.Add(m.jitter(m.cfg.BackoffMin))
 	case blocked.Live():
 		// Wait for the holder's lease to run out at the acceptors (or for a
 		// Vacant notice), with a little jitter so waiters do not collide.
@@ -480,10 +491,10 @@ func (l *lease) nextTimer(m *Machine) Time {
 	case stageWaiting:
 		return l.retryAt
 	case stagePreparing, stageProposing:
-		return min(l.att.deadline, l.att.sentAt.Add(m.cfg.RetryInterval))
+		return min(l.att.deadline, l.att.sentAt.Add(l.resendAfter(m)))
 	case stageHeld:
 		if l.renewing {
-			return min(l.deadline, l.att.sentAt.Add(m.cfg.RetryInterval))
+			return min(l.deadline, l.att.sentAt.Add(l.resendAfter(m)))
 		}
 		return min(l.deadline, l.renewAt)
 	}
@@ -503,7 +514,7 @@ func (l *lease) fire(m *Machine, now Time) {
 			m.attemptFailed(now, l)
 			return
 		}
-		if now >= l.att.sentAt.Add(m.cfg.RetryInterval) {
+		if now >= l.att.sentAt.Add(l.resendAfter(m)) {
 			m.resend(now, l)
 		}
 	case stageHeld:
@@ -513,7 +524,7 @@ func (l *lease) fire(m *Machine, now Time) {
 			m.loseTenure(l)
 			return
 		}
-		if l.renewing && now >= l.att.sentAt.Add(m.cfg.RetryInterval) {
+		if l.renewing && now >= l.att.sentAt.Add(l.resendAfter(m)) {
 			m.resend(now, l)
 		} else if !l.renewing && now >= l.renewAt {
 			m.startRenewal(now, l)
@@ -530,11 +541,22 @@ func (m *Machine) startRenewal(now Time, l *lease) {
 	m.broadcast(l.propose())
 }
 
+// resendAfter is how long the current attempt waits before it sends again:
+// RetryInterval, doubling with each resend up to D_P/8, so that a burst of
+// renewals on a loaded node or network backs off instead of piling resends
+// onto the answers still queued. D_P/8 leaves several resends before the
+// deadline of a renewal started at half-life.
+func (l *lease) resendAfter(m *Machine) time.Duration {
+	d := m.cfg.RetryInterval << min(l.att.resends, 16)
+	return max(min(d, l.dp/8), m.cfg.RetryInterval)
+}
+
 // resend repeats the current attempt's request to voters that have not
 // answered. The attempt keeps its deadline: a late copy can only make the
 // acceptors' exclusion start later, never the holder's authority end later.
 func (m *Machine) resend(now Time, l *lease) {
 	l.att.sentAt = now
+	l.att.resends++
 	var msg Message
 	if l.stage == stagePreparing {
 		msg = &Prepare{Name: l.name, Ballot: l.att.ballot, Attempt: l.att.id}

@@ -1,0 +1,95 @@
+package protocol
+
+import (
+	"testing"
+	"time"
+)
+
+// release makes node release its tenure of name and collects the output.
+func (h *harness) release(node, name string) {
+	h.t.Helper()
+	n := h.nodes[node]
+	tok, _, ok := n.m.Holding(name)
+	if !ok {
+		h.t.Fatalf("%s does not hold %s", node, name)
+	}
+	if err := n.m.Release(h.local(n), name, tok); err != nil {
+		h.t.Fatalf("%s Release(%s): %v", node, name, err)
+	}
+	h.collect(n)
+}
+
+func (h *harness) holdsOnly(name, node string) bool {
+	got := h.holders(name)
+	return len(got) == 1 && got[0] == node
+}
+
+// A Vacant notice that reaches a proposer while its attempt is still
+// collecting answers must not be lost: when the attempt then fails on the
+// report of the lease that was just released, the proposer tries again at
+// once instead of waiting for the lease to expire at the voters.
+func TestVacantDuringAttemptRetriesAtOnce(t *testing.T) {
+	h := newHarness(t, []string{"a", "b", "c"}, "x", "y")
+	h.cfg.DefaultTTL = 20 * time.Second
+	h.acquire("x", "L", true)
+	h.settle(5*time.Millisecond, nil)
+	if !h.holdsOnly("L", "x") {
+		t.Fatalf("x did not acquire:\n%s", h.dump())
+	}
+	// y's Prepares reach the voters, which register y as a waiter; their
+	// blocked answers are held back.
+	h.acquire("y", "L", true)
+	h.deliver(h.take(func(m hmsg) bool { return m.msg.Type() == TypePrepare })...)
+	held := h.take(func(m hmsg) bool { return m.to == "y" })
+	if len(held) == 0 {
+		t.Fatal("no answers to y's prepare")
+	}
+	// x releases; the voters send y a Vacant, which arrives first.
+	h.release("x", "L")
+	h.advance(time.Millisecond) // the Release leaves at the next Tick
+	h.deliverAll(nil)
+	h.deliver(held...) // now the stale blocked answers: the attempt fails
+	h.settle(100*time.Millisecond, nil)
+	if !h.holdsOnly("L", "y") {
+		t.Fatalf("y did not take the released lease promptly; holders=%v\n%s", h.holders("L"), h.dump())
+	}
+}
+
+// The releasing node is told of the vacancy too: its own next acquire may
+// have been turned away by the very lease it released (its Prepare can
+// overtake its Release).
+func TestReleasingNodeHearsVacant(t *testing.T) {
+	h := newHarness(t, []string{"a", "b", "c"}, "x")
+	h.cfg.DefaultTTL = 20 * time.Second
+	h.acquire("x", "L", true)
+	h.settle(5*time.Millisecond, nil)
+	h.release("x", "L")
+	h.acquire("x", "L", true) // its Prepare leaves before the Release
+	h.settle(100*time.Millisecond, nil)
+	if !h.holdsOnly("L", "x") {
+		t.Fatalf("x did not re-acquire promptly; holders=%v\n%s", h.holders("L"), h.dump())
+	}
+}
+
+// A request nobody answers is resent with a doubling interval, not every
+// RetryInterval: the count of resends over a second stays logarithmic.
+func TestResendsBackOff(t *testing.T) {
+	h := newHarness(t, []string{"a", "b", "c"}, "x")
+	h.acquire("x", "L", true)
+	prepares := 0
+	h.onSend = func(m hmsg) {
+		if m.from == "x" && m.msg.Type() == TypePrepare {
+			prepares++
+		}
+	}
+	all := func(hmsg) bool { return true }
+	h.settle(time.Second, all) // every message lost
+	// RetryInterval 20ms doubling to D_P/8 (~247ms): 20,40,80,160,247,247
+	// within a second, per voter, plus attempts restarting at the deadline.
+	if perVoter := prepares / 3; perVoter > 12 {
+		t.Fatalf("%d prepares per voter in 1s: resends do not back off", perVoter)
+	}
+	if prepares == 0 {
+		t.Fatal("no resends at all")
+	}
+}
