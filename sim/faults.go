@@ -92,12 +92,53 @@ func (s *Sim) upNodes() []int {
 	return up
 }
 
-func (s *Sim) randomCrash() {
+// victim picks a running node, half the time among those that hold a
+// lease: faults that hit holders are the ones that test the protocol.
+func (s *Sim) victim() *node {
 	up := s.upNodes()
 	if len(up) == 0 {
+		return nil
+	}
+	if s.rnd.IntN(2) == 0 {
+		var holders []int
+		for _, i := range up {
+			for l := range s.leases {
+				if s.chk.b[l][i].active {
+					holders = append(holders, i)
+					break
+				}
+			}
+		}
+		if len(holders) > 0 {
+			up = holders
+		}
+	}
+	return s.nodes[up[s.rnd.IntN(len(up))]]
+}
+
+// randomCrash stops one node (a crash, or a clean shutdown), or, one time
+// in five, crashes a burst of two to a bare majority of nodes at once with
+// about the same down time: a rack losing power. Bursts are what make
+// forgotten state matter (R9, R12): one acceptor forgetting is covered by
+// the others' memory, a majority forgetting is not.
+func (s *Sim) randomCrash() {
+	if s.rnd.IntN(5) == 0 {
+		up := s.upNodes()
+		if len(up) < 2 {
+			return
+		}
+		k := 2 + s.rnd.IntN(max(1, len(s.nodes)/2))
+		s.rnd.Shuffle(len(up), func(i, j int) { up[i], up[j] = up[j], up[i] })
+		d := s.faultLength()
+		for _, i := range up[:min(k, len(up))] {
+			s.crash(s.nodes[i], d+s.uniform(0, 50*time.Millisecond))
+		}
 		return
 	}
-	n := s.nodes[up[s.rnd.IntN(len(up))]]
+	n := s.victim()
+	if n == nil {
+		return
+	}
 	d := s.faultLength()
 	if s.rnd.Float64() < s.opts.Faults.CleanShare {
 		s.shutdown(n, d)
@@ -109,11 +150,10 @@ func (s *Sim) randomCrash() {
 // randomPause freezes a node: mostly a short stall, sometimes a GC pause
 // longer than half a TTL, long enough to outlive its tenure's deadline.
 func (s *Sim) randomPause() {
-	up := s.upNodes()
-	if len(up) == 0 {
+	n := s.victim()
+	if n == nil {
 		return
 	}
-	n := s.nodes[up[s.rnd.IntN(len(up))]]
 	ttl := s.opts.TTL
 	d := s.uniform(time.Millisecond, 300*time.Millisecond)
 	if s.rnd.IntN(5) < 2 {

@@ -105,7 +105,11 @@ func (w *network) delay() int64 {
 	if f.Tail > 0 && s.rnd.Float64() < f.Tail {
 		return s.uniform(f.DelayMax, time.Duration(w.tailMax()))
 	}
-	return s.uniform(f.DelayMin, f.DelayMax)
+	// Skewed towards the low end, as real latencies are: u³ of the range
+	// puts the median at an eighth of it and keeps a long spread for
+	// reordering.
+	u := s.rnd.Float64()
+	return int64(f.DelayMin) + int64(u*u*u*float64(f.DelayMax-f.DelayMin))
 }
 
 func (w *network) tailMax() int64 {

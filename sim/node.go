@@ -236,9 +236,11 @@ func (s *Sim) pause(n *node, d int64) {
 	s.push(event{at: s.now + d, kind: evUnpause, node: int32(n.idx), gen: n.pauseGen})
 }
 
-// unpause wakes a paused node: it handles everything that queued up, timers
-// and datagrams in a random order (an event loop after a GC pause), then
-// the client actions that fell due.
+// unpause wakes a paused node: it handles every datagram that queued up,
+// in arrival order, and only then its timers, which fire late, then the
+// client actions that fell due. Handlers before timers is the adversarial
+// order for R6: a deadline must be checked in the answer's handler, never
+// left to a timer that a paused loop delivers late.
 func (s *Sim) unpause(n *node) {
 	n.paused = false
 	n.pauseGen++
@@ -246,35 +248,18 @@ func (s *Sim) unpause(n *node) {
 	if s.tl != nil {
 		s.tl.unpause(n.idx, s.now)
 	}
-	tickFirst := s.rnd.IntN(2) == 0
-	if tickFirst {
-		n.m.Tick(s.local(n))
-		s.flush(n)
-	}
 	inbox := n.inbox
 	n.inbox = nil
 	for _, q := range inbox {
-		if n.down || n.paused {
-			s.net.free(q.data)
-			continue
-		}
 		s.deliver(n, q.from, q.data)
 		s.net.free(q.data)
 	}
 	n.inbox = inbox[:0]
-	if n.down || n.paused {
-		return
-	}
-	if !tickFirst {
-		n.m.Tick(s.local(n))
-		s.flush(n)
-	}
+	n.m.Tick(s.local(n))
+	s.flush(n)
 	acts := n.deferred
 	n.deferred = nil
 	for _, a := range acts {
-		if n.down || n.paused {
-			break
-		}
 		s.clientAct(n, int(a.lease), a.act, a.gen)
 	}
 	n.deferred = acts[:0]

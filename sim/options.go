@@ -131,6 +131,10 @@ type Options struct {
 	Regrab float64
 	// RecordTimeline keeps holder intervals and faults for Timeline.
 	RecordTimeline bool
+	// SkipTokenOrder switches checker (b) off. With NoEra tokens regress by
+	// design; a test that wants to see whether something else breaks too
+	// (two holders) sets it.
+	SkipTokenOrder bool
 }
 
 // DefaultOptions are the defaults of `tenure sim`: 5 voters, 2 client

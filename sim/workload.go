@@ -270,3 +270,5 @@ func (r *resource) arrive(s *Sim, e *event) {
 }
 
 var _ = time.Second
+
+func (c clState) holding() bool { return c == clHolding }
