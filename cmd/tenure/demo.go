@@ -99,6 +99,7 @@ type demo struct {
 	ports  map[string]int // each node keeps its port across restarts
 	start  time.Time
 	wg     sync.WaitGroup // campaign goroutines
+	outMu  sync.Mutex     // serialises writes to out
 
 	mu        sync.Mutex
 	nodes     map[string]*node.Node // the running ones
@@ -134,6 +135,8 @@ func newDemo(o demoOpts, out io.Writer) (*demo, error) {
 
 // say prints one line stamped with the time since the demo started.
 func (d *demo) say(format string, args ...any) {
+	d.outMu.Lock()
+	defer d.outMu.Unlock()
 	fmt.Fprintf(d.out, "%7.2fs  %s\n", time.Since(d.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
@@ -249,14 +252,15 @@ func (d *demo) summary() {
 	d.mu.Lock()
 	fs := slices.Clone(d.failovers)
 	d.mu.Unlock()
-	fmt.Fprintln(d.out)
 	if len(fs) == 0 {
-		fmt.Fprintln(d.out, "no failover completed; run longer (--duration) to see some")
+		d.say("no failover completed; run longer (--duration) to see some")
 		return
 	}
 	slices.Sort(fs)
+	d.outMu.Lock()
+	defer d.outMu.Unlock()
 	r := func(x time.Duration) time.Duration { return x.Round(time.Millisecond) }
-	fmt.Fprintf(d.out, "%d failovers: min %v, median %v, max %v (TTL %v)\n", len(fs), r(fs[0]), r(fs[len(fs)/2]), r(fs[len(fs)-1]), d.o.ttl)
+	fmt.Fprintf(d.out, "\n%d failovers: min %v, median %v, max %v (TTL %v)\n", len(fs), r(fs[0]), r(fs[len(fs)/2]), r(fs[len(fs)-1]), d.o.ttl)
 }
 
 // close stops every node and removes the data dirs.
