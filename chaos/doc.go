@@ -12,6 +12,8 @@
 //	make chaos DURATION=10m                             # the same
 //	go test -tags chaos ./chaos -run TestChaosDetectsBrokenFence -v
 //
+// Flags go after -args and only with the single package ./chaos; for the
+// whole tree set TENURE_CHAOS_SEED and TENURE_CHAOS_DURATION instead.
 // Without root or without `ip netns` the tests skip and say why. Every run
 // prints its seed and the command that replays it; the seed fixes the
 // nemesis's schedule and the clients' choices (the machine's timing still

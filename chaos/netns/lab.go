@@ -258,9 +258,9 @@ func listNamespaces() ([]string, error) {
 // removeLink deletes a root-namespace link; a missing link is not an error
 // (deleting the hub namespace usually took it already).
 func removeLink(name string) error {
-	if _, err := run("ip", "link", "show", name); err != nil {
-		return nil
+	out, err := run("ip", "link", "del", name)
+	if err != nil && strings.Contains(out, "Cannot find device") {
+		return nil // gone with its peer, perhaps a moment ago
 	}
-	_, err := run("ip", "link", "del", name)
 	return err
 }

@@ -13,6 +13,19 @@ import (
 // name with Prefix, whoever made it: only for when no lab is running. It
 // returns the names it removed.
 func Sweep(all bool) ([]string, error) {
+	return sweep(func(rest string) bool { return all || !ownerAlive(rest) })
+}
+
+// SweepProcess deletes every namespace and root link that labs of the
+// process pid made: the safety net a test registers with t.Cleanup to
+// catch (and report) a lab that was not closed.
+func SweepProcess(pid int) ([]string, error) {
+	return sweep(func(rest string) bool { p, ok := ownerPid(rest); return ok && p == pid })
+}
+
+// sweep deletes the names with Prefix for which remove, given the name
+// after the prefix, returns true.
+func sweep(remove func(rest string) bool) ([]string, error) {
 	var removed []string
 	var errs []error
 	names, err := listNamespaces()
@@ -23,7 +36,7 @@ func Sweep(all bool) ([]string, error) {
 		if !strings.HasPrefix(ns, Prefix+"-") {
 			continue
 		}
-		if !all && ownerAlive(strings.TrimPrefix(ns, Prefix+"-")) {
+		if !remove(strings.TrimPrefix(ns, Prefix+"-")) {
 			continue
 		}
 		if err := removeNamespace(ns); err != nil {
@@ -45,7 +58,7 @@ func Sweep(all bool) ([]string, error) {
 		if !strings.HasPrefix(name, Prefix) || strings.HasPrefix(name, Prefix+"-") {
 			continue
 		}
-		if !all && ownerAlive(strings.TrimPrefix(name, Prefix)) {
+		if !remove(strings.TrimPrefix(name, Prefix)) {
 			continue
 		}
 		if err := removeLink(name); err != nil {
@@ -61,17 +74,23 @@ func Sweep(all bool) ([]string, error) {
 // process exists. A name without a pid counts as alive: it is not ours to
 // judge.
 func ownerAlive(rest string) bool {
-	i := 0
-	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-		i++
-	}
-	p, err := strconv.Atoi(rest[:i])
-	if err != nil {
+	p, ok := ownerPid(rest)
+	if !ok {
 		return true
 	}
 	if p == pid() {
 		return true
 	}
-	_, err = os.Stat("/proc/" + strconv.Itoa(p))
+	_, err := os.Stat("/proc/" + strconv.Itoa(p))
 	return err == nil
+}
+
+// ownerPid reads the pid at the start of rest.
+func ownerPid(rest string) (int, bool) {
+	i := 0
+	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+		i++
+	}
+	p, err := strconv.Atoi(rest[:i])
+	return p, err == nil
 }
