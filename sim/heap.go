@@ -19,17 +19,18 @@ const (
 	evDead                     // cancelled (a dropped in-flight datagram)
 )
 
-// event is one entry of the simulator's queue. It is a plain value (no
-// interface, no pointer besides the datagram) so the heap does not allocate.
+// event is one entry of the simulator's queue. It is a plain value with no
+// pointer in it (a datagram is a handle into the network's slab), so the
+// heap neither allocates nor costs the garbage collector anything.
 type event struct {
 	at   int64  // true time, ns
 	seq  uint64 // tie-break: scheduling order, so pops are deterministic
-	kind kind
+	u    uint64
 	node int32
 	aux  int32
 	gen  uint32 // generation check for cancellable events
-	u    uint64
-	data []byte
+	buf  int32  // datagram handle (evDeliver)
+	kind kind
 }
 
 // eventHeap is a binary min-heap of events ordered by (at, seq).

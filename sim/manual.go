@@ -161,8 +161,7 @@ func (s *Sim) DropInFlight(k int) bool {
 	}
 	s.tr.add(record{at: s.now, kind: trDrop, node: uint8(e.node), peer: uint8(e.aux), lease: -1, a: dropHand})
 	e.kind = evDead
-	s.net.free(e.data)
-	e.data = nil
+	s.net.free(e.buf)
 	return true
 }
 
@@ -173,9 +172,8 @@ func (s *Sim) DuplicateInFlight(k int, extra time.Duration) bool {
 	if e == nil {
 		return false
 	}
-	buf := s.net.alloc(len(e.data))
-	copy(buf, e.data)
-	s.push(event{at: s.now + s.net.delay() + s.uniform(0, extra), kind: evDeliver, node: e.node, aux: e.aux, data: buf})
+	h := s.net.alloc(s.net.bytes(e.buf))
+	s.push(event{at: s.now + s.net.delay() + s.uniform(0, extra), kind: evDeliver, node: e.node, aux: e.aux, buf: h})
 	return true
 }
 

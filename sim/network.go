@@ -18,7 +18,8 @@ type network struct {
 	n     int
 	cut   []int32 // cut[from*n+to]: how many partitions cut this link
 	parts []partition
-	bufs  [][]byte // free datagram buffers
+	slab  [][]byte // datagrams on the wire or queued, by handle
+	freeH []int32  // free handles
 
 	dests [][]protocol.Message // per destination, reused
 	order []int
@@ -53,8 +54,8 @@ func (w *network) send(n *node, msgs []protocol.Envelope) {
 	w.s.stats.messages += uint64(len(msgs))
 	w.order = w.order[:0]
 	for _, env := range msgs {
-		j, ok := w.s.byName[env.To]
-		if !ok {
+		j := w.s.nodeIndex(env.To)
+		if j < 0 {
 			continue
 		}
 		if len(w.dests[j]) == 0 {
@@ -92,9 +93,8 @@ func (w *network) emitDatagram(b []byte) {
 		copies = 2
 	}
 	for range copies {
-		buf := w.alloc(len(b))
-		copy(buf, b)
-		s.push(event{at: s.now + w.delay(), kind: evDeliver, node: w.to, aux: w.from, data: buf})
+		h := w.alloc(b)
+		s.push(event{at: s.now + w.delay(), kind: evDeliver, node: w.to, aux: w.from, buf: h})
 	}
 }
 
@@ -119,20 +119,25 @@ func (w *network) tailMax() int64 {
 	return 2 * int64(w.s.opts.TTL)
 }
 
-func (w *network) alloc(n int) []byte {
-	if k := len(w.bufs); k > 0 {
-		b := w.bufs[k-1]
-		w.bufs = w.bufs[:k-1]
-		return b[:n]
+// alloc copies a datagram into the slab and returns its handle.
+func (w *network) alloc(b []byte) int32 {
+	var h int32
+	if k := len(w.freeH); k > 0 {
+		h = w.freeH[k-1]
+		w.freeH = w.freeH[:k-1]
+	} else {
+		h = int32(len(w.slab))
+		w.slab = append(w.slab, make([]byte, 0, protocol.MaxDatagram))
 	}
-	return make([]byte, n, protocol.MaxDatagram)
+	w.slab[h] = append(w.slab[h][:0], b...)
+	return h
 }
 
-func (w *network) free(b []byte) {
-	if cap(b) == protocol.MaxDatagram {
-		w.bufs = append(w.bufs, b)
-	}
-}
+// bytes is the datagram with handle h.
+func (w *network) bytes(h int32) []byte { return w.slab[h] }
+
+// free returns handle h to the slab.
+func (w *network) free(h int32) { w.freeH = append(w.freeH, h) }
 
 // onDeliver handles a datagram's arrival: dropped if the link is cut now or
 // the node is down, queued if it is paused, handled otherwise.
@@ -141,17 +146,17 @@ func (s *Sim) onDeliver(e *event) {
 	switch {
 	case n.down:
 		s.tr.add(record{at: s.now, kind: trDrop, node: uint8(e.node), peer: uint8(e.aux), lease: -1, a: dropDown})
-		s.net.free(e.data)
+		s.net.free(e.buf)
 	case s.net.cutAt(int(e.aux), int(e.node)):
 		s.tr.add(record{at: s.now, kind: trDrop, node: uint8(e.node), peer: uint8(e.aux), lease: -1, a: dropCut})
-		s.net.free(e.data)
+		s.net.free(e.buf)
 	case n.paused:
-		s.tr.add(record{at: s.now, kind: trQueued, node: uint8(e.node), peer: uint8(e.aux), lease: -1, b: int64(len(e.data))})
-		n.inbox = append(n.inbox, queued{from: e.aux, data: e.data})
+		s.tr.add(record{at: s.now, kind: trQueued, node: uint8(e.node), peer: uint8(e.aux), lease: -1, b: int64(len(s.net.bytes(e.buf)))})
+		n.inbox = append(n.inbox, queued{from: e.aux, buf: e.buf})
 	default:
 		s.stats.events++
-		s.deliver(n, e.aux, e.data)
-		s.net.free(e.data)
+		s.deliver(n, e.aux, s.net.bytes(e.buf))
+		s.net.free(e.buf)
 	}
 }
 

@@ -35,7 +35,7 @@ type node struct {
 // queued is a datagram waiting at a paused node.
 type queued struct {
 	from int32
-	data []byte
+	buf  int32
 }
 
 // deferredAct is a client action that fell due during a pause.
@@ -133,11 +133,51 @@ func (s *Sim) deliver(n *node, from int32, data []byte) {
 	s.flush(n)
 }
 
+// leaseOf is the index of lease name, -1 if it is not one of ours. Names
+// are L1..Ln; parsing the number is much cheaper than a map lookup on this
+// hot path, and the result is checked against the real name.
 func (s *Sim) leaseOf(name string) int {
+	if i := numberAfter(name, 'L') - 1; i >= 0 && i < len(s.leases) && s.leases[i] == name {
+		return i
+	}
 	if i, ok := s.leaseIx[name]; ok {
 		return i
 	}
 	return -1
+}
+
+// nodeIndex is the index of node name (n1..nV, then c1..cC), -1 if none.
+func (s *Sim) nodeIndex(name string) int {
+	i := numberAfter(name, 'n') - 1
+	if i < 0 {
+		if k := numberAfter(name, 'c') - 1; k >= 0 {
+			i = s.opts.Voters + k
+		}
+	}
+	if i >= 0 && i < len(s.nodes) && s.nodes[i].name == name {
+		return i
+	}
+	if i, ok := s.byName[name]; ok {
+		return i
+	}
+	return -1
+}
+
+// numberAfter parses name as prefix followed by a decimal number; 0 if it
+// is not of that form.
+func numberAfter(name string, prefix byte) int {
+	if len(name) < 2 || len(name) > 6 || name[0] != prefix {
+		return 0
+	}
+	v := 0
+	for i := 1; i < len(name); i++ {
+		c := name[i]
+		if c < '0' || c > '9' {
+			return 0
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v
 }
 
 // crash stops a node without warning: its machine is gone, its durable era
@@ -177,7 +217,7 @@ func (s *Sim) goDown(n *node, downFor int64, crashed bool) {
 	n.paused = false
 	n.pauseGen++
 	for _, q := range n.inbox {
-		s.net.free(q.data)
+		s.net.free(q.buf)
 	}
 	n.inbox = n.inbox[:0]
 	n.deferred = n.deferred[:0]
@@ -251,8 +291,8 @@ func (s *Sim) unpause(n *node) {
 	inbox := n.inbox
 	n.inbox = nil
 	for _, q := range inbox {
-		s.deliver(n, q.from, q.data)
-		s.net.free(q.data)
+		s.deliver(n, q.from, s.net.bytes(q.buf))
+		s.net.free(q.buf)
 	}
 	n.inbox = inbox[:0]
 	n.m.Tick(s.local(n))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -204,6 +205,11 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "tenure sim: %v\n", err)
 			return 2
 		}
+	}
+	if os.Getenv("GOGC") == "" {
+		// The protocol allocates about three small objects per simulated
+		// event and the live heap stays small: collect less often.
+		debug.SetGCPercent(400)
 	}
 	var progress func(int)
 	if f.seeds > 1 && !f.jsonOut && isTerminal(stderr) {
