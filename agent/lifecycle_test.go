@@ -260,6 +260,9 @@ func TestMembersAndMetrics(t *testing.T) {
 		"tenure_acquire_duration_seconds_bucket", "tenure_releases_total", "tenure_losses_total",
 		"tenure_datagrams_sent_total", "tenure_datagrams_received_total", "tenure_datagrams_dropped_total",
 		"tenure_members_alive 1", "tenure_voters_alive 1", "tenure_voter_majority 1", "tenure_era",
+		`tenure_messages_sent_total{type="prepare"}`, `tenure_messages_received_total{type="accepted"}`,
+		`tenure_rounds_total{kind="acquire"} 1`, `tenure_rounds_lost_total{cause="contended"} 0`,
+		"tenure_quarantined 0", "tenure_quarantine_remaining_seconds 0",
 	} {
 		if !strings.Contains(string(b), name) {
 			t.Errorf("/metrics lacks %q", name)

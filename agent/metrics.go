@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"github.com/tenure-dev/tenure/protocol"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -81,13 +82,20 @@ var (
 	descBytesSent = prometheus.NewDesc("tenure_bytes_sent_total", "Bytes of protocol datagrams sent.", nil, nil)
 	descBytesRecv = prometheus.NewDesc("tenure_bytes_received_total", "Bytes of protocol datagrams received.", nil, nil)
 	descDropped   = prometheus.NewDesc("tenure_datagrams_dropped_total", "Protocol datagrams or messages dropped, by reason: queue_full (received, owner behind), malformed (refused by the decoder), unroutable (to a node gossip does not know), send_error (the transport refused).", []string{"reason"}, nil)
+	descMsgSent   = prometheus.NewDesc("tenure_messages_sent_total", "Protocol messages sent, by type (several share a datagram).", []string{"type"}, nil)
+	descMsgRecv   = prometheus.NewDesc("tenure_messages_received_total", "Protocol messages received, by type.", []string{"type"}, nil)
+	descRounds    = prometheus.NewDesc("tenure_rounds_total", "Protocol rounds started, by kind: acquire or renew.", []string{"kind"}, nil)
+	descRoundLost = prometheus.NewDesc("tenure_rounds_lost_total", "Acquire rounds that failed, by cause: contended (a competing ballot, or no majority in time) or blocked (voters reported a live lease).", []string{"cause"}, nil)
+	descQuar      = prometheus.NewDesc("tenure_quarantined", "1 while this voter sits out the quarantine of a crashed start (R9), else 0.", nil, nil)
+	descQuarLeft  = prometheus.NewDesc("tenure_quarantine_remaining_seconds", "How long this voter's quarantine has to go.", nil, nil)
 	descAgentHeld = prometheus.NewDesc("tenure_agent_leases", "Tenures held through this agent's HTTP API, by mode (keepalive, hold).", []string{"mode"}, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descHeld, descPending, descMembers, descVoters, descVotersUp, descMajority, descEra,
-		descPktSent, descPktRecv, descBytesSent, descBytesRecv, descDropped, descAgentHeld} {
+		descPktSent, descPktRecv, descBytesSent, descBytesRecv, descDropped, descAgentHeld,
+		descMsgSent, descMsgRecv, descRounds, descRoundLost, descQuar, descQuarLeft} {
 		ch <- d
 	}
 }
@@ -122,6 +130,22 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descDropped, s.DroppedMalformed, "malformed")
 	counter(descDropped, s.DroppedUnroutable, "unroutable")
 	counter(descDropped, s.SendErrors, "send_error")
+	p := s.Protocol
+	for t := 1; t < protocol.NumMsgTypes; t++ {
+		name := protocol.MsgType(t).String()
+		counter(descMsgSent, p.Sent[t], name)
+		counter(descMsgRecv, p.Received[t], name)
+	}
+	counter(descRounds, p.Rounds, "acquire")
+	counter(descRounds, p.Renewals, "renew")
+	counter(descRoundLost, p.Contended, "contended")
+	counter(descRoundLost, p.Blocked, "blocked")
+	quarantined := 0.0
+	if s.Quarantined {
+		quarantined = 1
+	}
+	gauge(descQuar, quarantined)
+	gauge(descQuarLeft, s.QuarantineLeft.Seconds())
 	var keep, hold int
 	for _, g := range c.a.grants(time.Now()) {
 		if g.Mode == "hold" {

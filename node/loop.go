@@ -159,6 +159,9 @@ func (n *Node) settle() bool {
 
 // rearm points the wake-up timer at the machine's NextWake.
 func (n *Node) rearm() {
+	n.stats.protoMu.Lock()
+	n.stats.proto = n.m.Counters()
+	n.stats.protoMu.Unlock()
 	next := n.m.NextWake()
 	if next == n.timerAt {
 		return

@@ -55,6 +55,8 @@ type Node struct {
 	stopped  bool
 
 	margins protocol.Config // the validated machine config, read-only
+	// quarantineEnd is when a crashed start's quarantine ends (zero if none).
+	quarantineEnd time.Time
 
 	// Owned by the owner goroutine.
 	m        *protocol.Machine
@@ -115,6 +117,9 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.margins = n.m.Config()
 	n.stats.era.Store(n.m.Era())
+	if n.m.Quarantined(0) {
+		n.quarantineEnd = n.localTime(n.m.QuarantineUntil())
+	}
 	n.log.Info("starting", "start", startName(start.Kind), "era", n.m.Era(),
 		"voter", n.m.IsVoter(), "quarantine", time.Duration(n.m.QuarantineUntil()))
 

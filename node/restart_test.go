@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"github.com/tenure-dev/tenure/protocol"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -49,6 +50,9 @@ func TestRestartTokensRise(t *testing.T) {
 		if q := n.m.QuarantineUntil(); q != 0 {
 			t.Fatalf("%s quarantined %v after a clean restart", v, q)
 		}
+		if st := n.Stats(); st.Quarantined {
+			t.Fatalf("%s: Stats reports a quarantine after a clean restart: %+v", v, st)
+		}
 	}
 	t2 := take("b")
 	if t2 <= t1 {
@@ -64,13 +68,21 @@ func TestRestartTokensRise(t *testing.T) {
 	}
 	c.seed = ""
 	for _, v := range voters {
-		if q := c.start(v).m.QuarantineUntil(); q == 0 {
+		n := c.start(v)
+		if q := n.m.QuarantineUntil(); q == 0 {
 			t.Fatalf("%s not quarantined after a crash", v)
+		}
+		// The quarantine lasts about MaxTTL (1s); Stats reports it.
+		if st := n.Stats(); !st.Quarantined || st.QuarantineLeft <= 0 {
+			t.Fatalf("%s: Stats does not report the quarantine: %+v", v, st)
 		}
 	}
 	t3 := take("c")
 	if t3 <= t2 {
 		t.Fatalf("token %d after crash restart not above %d", t3, t2)
+	}
+	if p := c.nodes["c"].Stats().Protocol; p.Acquired < 1 || p.Rounds < 1 || p.Sent[protocol.TypePrepare] == 0 {
+		t.Fatalf("protocol counters of c after an acquire: %+v", p)
 	}
 	if era3 := c.nodes["c"].Stats().Era; era3 <= era1 {
 		t.Fatalf("crash restart kept era %d (was %d)", era3, era1)

@@ -1,6 +1,12 @@
 package node
 
-import "sync/atomic"
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tenure-dev/tenure/protocol"
+)
 
 // Stats are a node's counters since it started. Packet counts are protocol
 // datagrams (memberlist's own gossip is not counted).
@@ -28,6 +34,16 @@ type Stats struct {
 	DroppedUnroutable uint64
 	// SendErrors counts datagrams the transport refused to send.
 	SendErrors uint64
+	// Quarantined reports whether this node, a voter that may have forgotten
+	// promises, still sits out its quarantine (R9); QuarantineLeft is how
+	// long it has to go.
+	Quarantined    bool
+	QuarantineLeft time.Duration
+	// Protocol holds the protocol machine's totals: messages sent and
+	// received by type, rounds started, lost to contention or blocked by a
+	// holder, and tenures acquired, lost and released. It is a copy taken
+	// after the owner goroutine's last step.
+	Protocol protocol.Counters
 }
 
 // counters are updated from memberlist's goroutines and the owner
@@ -38,13 +54,26 @@ type counters struct {
 	sendErrors                               atomic.Uint64
 	held, pending                            atomic.Int64
 	era                                      atomic.Uint32
+
+	protoMu sync.Mutex
+	proto   protocol.Counters // copied by the owner goroutine after each step
 }
 
 // Stats returns the node's counters. It never blocks on the owner
 // goroutine.
 func (n *Node) Stats() Stats {
 	s := &n.stats
+	s.protoMu.Lock()
+	proto := s.proto
+	s.protoMu.Unlock()
+	var left time.Duration
+	if !n.quarantineEnd.IsZero() {
+		left = max(n.quarantineEnd.Sub(n.clock.Now()), 0)
+	}
 	return Stats{
+		Quarantined:       left > 0,
+		QuarantineLeft:    left,
+		Protocol:          proto,
 		Era:               s.era.Load(),
 		Held:              int(s.held.Load()),
 		Pending:           int(s.pending.Load()),

@@ -93,3 +93,21 @@ func TestResendsBackOff(t *testing.T) {
 		t.Fatal("no resends at all")
 	}
 }
+
+// Counters count rounds, outcomes and messages by type, self excluded.
+func TestCounters(t *testing.T) {
+	h := newHarness(t, []string{"a", "b", "c"}, "x")
+	h.acquire("x", "L", true)
+	h.settle(5*time.Millisecond, nil)
+	h.acquire("a", "L", false) // blocked by x's lease
+	h.settle(5*time.Millisecond, nil)
+	h.release("x", "L")
+	h.settle(5*time.Millisecond, nil)
+	cx, ca := h.nodes["x"].m.Counters(), h.nodes["a"].m.Counters()
+	if cx.Rounds != 1 || cx.Acquired != 1 || cx.Released != 1 || cx.Sent[TypePrepare] != 3 || cx.Received[TypeAccepted] < 2 {
+		t.Fatalf("x counters %+v", cx)
+	}
+	if ca.Blocked != 1 || ca.Acquired != 0 || ca.Sent[TypePrepare] != 2 {
+		t.Fatalf("a counters %+v (self-addressed prepares must not count)", ca)
+	}
+}

@@ -78,6 +78,8 @@ type Machine struct {
 	timers timerHeap
 	seq    uint64
 
+	counters Counters
+
 	// Outputs.
 	out, spare Output
 	local      []Envelope // messages to self, handled before Ready
@@ -183,6 +185,9 @@ func (m *Machine) Step(now Time, from string, msg Message) {
 	if m.stopped {
 		return
 	}
+	if t := int(msg.Type()); t < NumMsgTypes {
+		m.counters.Received[t]++
+	}
 	m.step(now, from, msg)
 	m.drainLocal(now)
 }
@@ -234,6 +239,9 @@ func (m *Machine) send(to string, msg Message) {
 		return
 	}
 	m.out.Messages = append(m.out.Messages, Envelope{To: to, Msg: msg})
+	if t := int(msg.Type()); t < NumMsgTypes {
+		m.counters.Sent[t]++
+	}
 }
 
 // broadcast sends msg to every voter, in the voters' sorted order.
@@ -255,7 +263,17 @@ func (m *Machine) drainLocal(now Time) {
 	m.inLocal = false
 }
 
-func (m *Machine) emit(e Event) { m.out.Events = append(m.out.Events, e) }
+func (m *Machine) emit(e Event) {
+	switch e.Kind {
+	case EventAcquired:
+		m.counters.Acquired++
+	case EventLost:
+		m.counters.Lost++
+	case EventReleased:
+		m.counters.Released++
+	}
+	m.out.Events = append(m.out.Events, e)
+}
 
 // observeEra raises the era floor to e if e is higher; the new floor goes to
 // the driver to persist before any message of this output leaves (R12).

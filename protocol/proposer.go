@@ -216,6 +216,7 @@ func (m *Machine) startAttempt(now Time, l *lease) {
 		return
 	}
 	l.tries++
+	m.counters.Rounds++
 	// R6: the deadline is fixed now, when Prepare is sent, and kept as data.
 	l.att = attempt{id: m.nextAttempt(), ballot: b, start: now, deadline: now.Add(l.dp), sentAt: now}
 	l.stage = stagePreparing
@@ -427,6 +428,11 @@ func (m *Machine) attemptFailed(now Time, l *lease) {
 		m.queueRelease(now, l.name, l.att.ballot)
 	}
 	blocked := l.att.blocked
+	if blocked.Live() {
+		m.counters.Blocked++
+	} else {
+		m.counters.Contended++
+	}
 	switch {
 	case blocked.Live() && !l.wait:
 		m.emit(Event{Kind: EventFailed, Name: l.name, Err: ErrHeld, Holder: blocked})
@@ -537,6 +543,7 @@ func (l *lease) fire(m *Machine, now Time) {
 // its attempt deadline fixed now (R11).
 func (m *Machine) startRenewal(now Time, l *lease) {
 	l.renewing = true
+	m.counters.Renewals++
 	l.att = attempt{id: m.nextAttempt(), ballot: l.ballot, start: now, deadline: now.Add(l.dp), sentAt: now}
 	m.broadcast(l.propose())
 }

@@ -1,0 +1,24 @@
+package protocol
+
+// NumMsgTypes is the size of the per-type message counters: every MsgType
+// value is below it.
+const NumMsgTypes = int(typeEnd)
+
+// Counters are a machine's running totals, for metrics. Messages a node
+// sends to itself are not counted.
+type Counters struct {
+	// Sent and Received count messages by MsgType.
+	Sent, Received [NumMsgTypes]uint64
+	// Rounds counts acquire rounds started; Renewals renewal rounds.
+	Rounds, Renewals uint64
+	// Contended counts rounds lost to a competing ballot, or that reached no
+	// majority before their deadline.
+	Contended uint64
+	// Blocked counts rounds refused because voters reported a live lease.
+	Blocked uint64
+	// Acquired, Lost and Released count tenures begun and ended.
+	Acquired, Lost, Released uint64
+}
+
+// Counters returns the machine's running totals.
+func (m *Machine) Counters() Counters { return m.counters }
