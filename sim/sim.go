@@ -64,6 +64,7 @@ func New(opts Options, trace traceWriter) (*Sim, error) {
 	s.tr = newTracer(s, trace)
 	if opts.RecordTimeline {
 		s.tl = &timelineRec{}
+		s.tl.init()
 	}
 	var voters []string
 	for i := range opts.Voters {

@@ -231,7 +231,7 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 		if len(sum.Violations) > 0 {
 			seed = sum.Violations[0].Seed
 		}
-		if err := writeTimeline(f.timeline, opts, seed); err != nil {
+		if err := writeTimeline(f.timeline, opts, seed, f.replay(seed)); err != nil {
 			fmt.Fprintf(stderr, "tenure sim: %v\n", err)
 			return 2
 		}
@@ -266,12 +266,15 @@ func writeTrace(path string, opts sim.Options) error {
 	return file.Close()
 }
 
-func writeTimeline(path string, opts sim.Options, seed uint64) error {
+func writeTimeline(path string, opts sim.Options, seed uint64, replay string) error {
 	opts.Seed = seed
 	opts.RecordTimeline = true
 	r, err := sim.Run(opts)
 	if err != nil {
 		return err
+	}
+	if r.Violation != nil {
+		r.Violation.Replay = replay
 	}
 	file, err := os.Create(path)
 	if err != nil {

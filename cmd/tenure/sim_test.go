@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runSimArgs(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := runMain(append([]string{"sim"}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestSimUsage(t *testing.T) {
+	if code, out, _ := runSimArgs("--help"); code != 0 || !strings.Contains(out, "--seeds") {
+		t.Fatalf("--help: exit %d, output %q", code, out)
+	}
+	for _, args := range [][]string{
+		{"--faults", "bogus"},
+		{"--delay", "5ms"},
+		{"--delay", "9ms-1ms"},
+		{"--seeds", "0"},
+		{"--nodes", "0"},
+		{"--loss", "1.5"},
+		{"--quarantine", "-1s"},
+		{"--no-such-flag"},
+		{"stray"},
+	} {
+		code, _, errs := runSimArgs(args...)
+		if code != 2 || errs == "" {
+			t.Errorf("sim %v: exit %d, stderr %q; want 2 and a message", args, code, errs)
+		}
+	}
+}
+
+// TestSimJSON checks the report's fields and that a seed gives the same
+// digest twice.
+func TestSimJSON(t *testing.T) {
+	run := func() map[string]any {
+		code, out, errs := runSimArgs("--seed", "3", "--duration", "20s", "--json")
+		if code != 0 {
+			t.Fatalf("exit %d: %s %s", code, out, errs)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, out)
+		}
+		return m
+	}
+	m := run()
+	for _, k := range []string{"seeds", "violations", "grants", "max_concurrent_holders", "availability",
+		"failover_p50_ms", "failover_p99_ms", "messages_per_grant", "events", "events_per_sec", "trace_digest"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("JSON report lacks %q", k)
+		}
+	}
+	if v, ok := m["violations"].([]any); !ok || len(v) != 0 {
+		t.Errorf("violations = %v, want an empty list", m["violations"])
+	}
+	if m["grants"].(float64) == 0 {
+		t.Error("no grants")
+	}
+	if d := run()["trace_digest"]; d != m["trace_digest"] {
+		t.Errorf("same seed, different digests: %v and %v", m["trace_digest"], d)
+	}
+}
+
+// TestSimViolationReplays: a sweep that breaks R9 exits 1 and prints a
+// replay command; running that command gives the same violation.
+func TestSimViolationReplays(t *testing.T) {
+	tl := filepath.Join(t.TempDir(), "tl.html")
+	code, out, errs := runSimArgs("--seeds", "60", "--duration", "1m", "--quarantine", "0", "--crashes", "10", "--timeline", tl)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s%s", code, out, errs)
+	}
+	const prefix = "Replay: go run ./cmd/tenure sim "
+	i := strings.Index(out, prefix)
+	if i < 0 {
+		t.Fatalf("no replay command in:\n%s", out)
+	}
+	line := out[i+len(prefix):]
+	line = line[:strings.IndexByte(line, '\n')]
+	if !strings.Contains(line, "--seed ") || !strings.Contains(line, "--quarantine 0s") || strings.Contains(line, "--seeds") {
+		t.Fatalf("replay command %q", line)
+	}
+	code2, out2, _ := runSimArgs(strings.Fields(line)...)
+	if code2 != 1 {
+		t.Fatalf("replay %q: exit %d:\n%s", line, code2, out2)
+	}
+	headline := func(s string) string {
+		for _, l := range strings.Split(s, "\n") {
+			if strings.HasPrefix(l, "VIOLATION ") {
+				return l
+			}
+		}
+		return ""
+	}
+	if h := headline(out); h == "" || h != headline(out2) {
+		t.Fatalf("the replay shows a different violation:\nsweep:  %q\nreplay: %q", h, headline(out2))
+	}
+	page, err := os.ReadFile(tl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(page, []byte("<svg")) || !bytes.Contains(page, []byte("VIOLATION")) || bytes.Contains(page, []byte("http://")) && !bytes.Contains(page, []byte(`xmlns="http://www.w3.org/2000/svg"`)) {
+		t.Fatalf("timeline page does not look right (%d bytes)", len(page))
+	}
+}
