@@ -94,6 +94,8 @@ done
 ETCDCTL_API=3 etcdctl --endpoints="$ENDPOINTS" endpoint health >&2 || { tail -5 "$WORK"/etcd-e*.log >&2; exit 1; }
 SERVER_PIDS=$(IFS=,; echo "${PIDS[*]}")
 
+REV=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(cd "$ROOT" && git status --porcelain --untracked-files=no 2>/dev/null)" ]; then REV+=" with local changes"; fi
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq 1 "$ROUNDS"); do
 	log "round $r/$ROUNDS: tenure bench ${QUICK[*]}"
@@ -111,4 +113,5 @@ if [ "$WRITE" = 1 ]; then OUT=(--out "$ROOT/bench/RESULTS.md"); fi
 	--cmd "  and: etcdbench run --json ${QUICK[*]} --endpoints $ENDPOINTS --server-pids $SERVER_PIDS" \
 	--note "etcd: $ETCD_VERSION, three members on loopback, data on tmpfs ($ETCD_DIR), default heartbeat 100ms / election 1000ms; client go.etcd.io/etcd/client/v3 $(cd "$ROOT/bench/etcd" && go list -m -f '{{.Version}}' go.etcd.io/etcd/client/v3)." \
 	--note "etcd acquire = concurrency.Mutex.Lock on a reused session, release = Unlock; throughput workers have a session each; the 10k-lock holder uses one session (TTL 10s) for all locks, so etcd has no per-lock renewal packets (n/a)." \
+	--note "tenure: commit $REV, built by this script; three agent processes (tenure agent, data dirs in \$TMPDIR), the client and the 10k-lease holder embedded in the bench process." \
 	--note "Load average (1, 5, 15 min) before the rounds: $LOAD_BEFORE; after: $LOAD_AFTER. Each round's own load is in the per-round table."

@@ -3,7 +3,9 @@ package tenurebench
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -187,6 +189,11 @@ func (r *runner) holdPhase(ctx context.Context) error {
 	res.HoldAcquireS = acquired.Seconds()
 	res.BytesPerLease = float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)) / float64(r.cfg.Leases)
 	res.HeapBytesPerLease = res.BytesPerLease
+	if r.cfg.HeapProfile != "" {
+		if err := writeHeapProfile(r.cfg.HeapProfile); err != nil {
+			return err
+		}
+	}
 	r.logf("hold: %d leases (TTL %v) acquired in %.2fs, %.0f heap bytes per lease; measuring %v of renewals",
 		r.cfg.Leases, r.cfg.HoldTTL, acquired.Seconds(), res.BytesPerLease, r.cfg.Window)
 
@@ -224,6 +231,20 @@ func (r *runner) holdPhase(ctx context.Context) error {
 		return fmt.Errorf("%d of %d leases were lost during the window", lost, len(held))
 	}
 	return nil
+}
+
+// writeHeapProfile writes the heap profile (after a GC) to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // simPhase runs the deterministic simulator with its default options for

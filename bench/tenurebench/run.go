@@ -59,6 +59,9 @@ type Config struct {
 	SimDuration time.Duration
 	// Seed drives the failover kill phases.
 	Seed uint64
+	// HeapProfile, if set, is a file to write a heap profile to once the
+	// many-lease holder holds all its leases.
+	HeapProfile string
 	// Quick marks the result as a smoke run.
 	Quick bool
 	// Log receives one progress line per phase; nil discards them.

@@ -43,6 +43,7 @@ run of a few seconds. bench/compare.sh runs the same workloads against etcd.
 type benchOpts struct {
 	asJSON, quick        bool
 	cpuProfile, phases   string
+	heapProfile          string
 	seq, workers         int
 	duration             time.Duration
 	failoverRuns, leases int
@@ -57,6 +58,7 @@ func newBenchFlags(o *benchOpts) *cmdFlags {
 	f.BoolVar(&o.asJSON, "json", false, "print the result as one JSON object")
 	f.BoolVar(&o.quick, "quick", false, "smoke run: few iterations, short windows, few leases (flags given explicitly still win)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process to `file`")
+	f.StringVar(&o.heapProfile, "heapprofile", "", "write a heap profile to `file` once the renewal phase holds its leases")
 	f.StringVar(&o.phases, "phases", strings.Join(tenurebench.AllPhases, ","), "phases to run, comma-separated")
 	f.IntVar(&o.seq, "seq", d.Seq, "sequential acquire-release cycles for the latency percentiles")
 	f.IntVar(&o.workers, "workers", d.Workers, "concurrent workers of the throughput phase")
@@ -98,6 +100,7 @@ func (o *benchOpts) config(f *cmdFlags) tenurebench.Config {
 	pickD("hold-ttl", &cfg.HoldTTL, o.holdTTL)
 	pickD("window", &cfg.Window, o.window)
 	cfg.Seed = o.seed
+	cfg.HeapProfile = o.heapProfile
 	cfg.Phases = nil
 	_ = (*stringList)(&cfg.Phases).Set(o.phases)
 	return cfg
