@@ -29,4 +29,18 @@ mut=$(grep -rl --include='*_test.go' '^//go:build mutants' . | xargs -r -n1 dirn
 echo "== fuzz the wire decoder (short)"
 go test ./protocol -run '^$' -fuzz '^FuzzDecode$' -fuzztime 20s
 
+echo "== chaos: real agent processes in network namespaces, nemesis, porcupine (short pass)"
+# Needs root for network namespaces and nftables; CI runs as root. The
+# tools come from Debian's packages on a fresh machine.
+if [ "$(id -u)" != 0 ]; then
+	echo "the chaos pass needs root (network namespaces, nftables): run as root" >&2
+	exit 1
+fi
+if ! command -v nft >/dev/null || ! command -v ip >/dev/null; then
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 nftables >/dev/null
+fi
+go test -tags chaos -count=1 -v ./chaos/... 2>&1 | tee /tmp/tenure-chaos.log | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|^\s*[a-z_]+: ' || true
+grep -q '^FAIL' /tmp/tenure-chaos.log && { echo "chaos pass failed; see /tmp/tenure-chaos.log" >&2; exit 1; }
+grep -q '^ok' /tmp/tenure-chaos.log || { echo "chaos pass did not run; see /tmp/tenure-chaos.log" >&2; exit 1; }
+
 echo "== all tests passed"
