@@ -120,9 +120,14 @@ func (s *Sim) timeline() *Timeline {
 		if h.End == openEnd {
 			// Still believed at the end: it lasts until the node's clock
 			// reaches the deadline, or the end of the run.
+			// A run that stopped at a violation shows the beliefs it
+			// cut short until their deadlines, so the overlap is visible.
 			h.End = end
 			if b := &s.chk.b[h.Lease][h.Node]; b.active && b.token == h.Token {
-				h.End = min(end, time.Duration(b.estEnd))
+				h.End = time.Duration(b.estEnd)
+				if s.viol == nil {
+					h.End = min(end, h.End)
+				}
 			}
 		}
 		tl.Holds = append(tl.Holds, h)
@@ -172,7 +177,7 @@ svg text{font:12px system-ui,sans-serif} pre{background:#f6f6f6;padding:8px;over
 `, html.EscapeString(title))
 	fmt.Fprintf(&b, "<h1>%s</h1>\n", html.EscapeString(title))
 	fmt.Fprintf(&b, `<div class="meta">%d voters + %d client nodes, %d leases, TTL %v, drift %g (assumed %g), %v simulated (faults stop at %v); %d grants, availability %.1f%%, trace %s…</div>`+"\n",
-		o.Voters, o.Clients, o.Leases, o.TTL, o.Drift, o.AssumedDrift, tl.End.Round(time.Millisecond), tl.QuietAt.Round(time.Millisecond),
+		o.Voters, o.Clients, o.Leases, o.TTL, o.Drift, o.AssumedDrift, tl.End.Round(time.Millisecond), o.Duration,
 		r.Grants, 100*r.Availability, r.TraceDigest[:16])
 	if v := tl.Violation; v != nil {
 		fmt.Fprintf(&b, `<div class="bad">VIOLATION %s on %s at %s: %s</div>`+"\n",
@@ -189,7 +194,10 @@ svg text{font:12px system-ui,sans-serif} pre{background:#f6f6f6;padding:8px;over
 	from, to := time.Duration(0), min(tl.End, 20*time.Second)
 	if v := tl.Violation; v != nil {
 		from = max(0, v.At-12*time.Second)
-		to = min(tl.End, v.At+3*time.Second)
+		to = v.At + 3*time.Second
+		c0, c1 := max(0, v.At-200*time.Millisecond), v.At+100*time.Millisecond
+		fmt.Fprintf(&b, "<h2>Close-up of the violation: %s to %s</h2>\n", fmtTime(int64(c0)), fmtTime(int64(c1)))
+		svgTimeline(&b, tl, c0, c1, true)
 	}
 	fmt.Fprintf(&b, "<h2>Detail: %s to %s</h2>\n", fmtTime(int64(from)), fmtTime(int64(to)))
 	svgTimeline(&b, tl, from, to, true)
@@ -228,8 +236,31 @@ func svgTimeline(b *strings.Builder, tl *Timeline, from, to time.Duration, label
 		return left + plotW*float64(t-from)/float64(to-from)
 	}
 	nl, nn := len(tl.Leases), len(tl.Nodes)
-	leaseY := func(l int) int { return axisH + l*rowH }
-	nodeTop := axisH + nl*rowH + gap + 14
+	// Overlapping beliefs (a violation) go to separate lanes of the row.
+	lane := make([]int, len(tl.Holds))
+	lanes := make([]int, nl)
+	laneEnd := make([][]time.Duration, nl)
+	for i, h := range tl.Holds {
+		k := 0
+		for k < len(laneEnd[h.Lease]) && laneEnd[h.Lease][k] > h.Start {
+			k++
+		}
+		if k == len(laneEnd[h.Lease]) {
+			laneEnd[h.Lease] = append(laneEnd[h.Lease], 0)
+		}
+		laneEnd[h.Lease][k] = h.End
+		lane[i] = k
+		lanes[h.Lease] = max(lanes[h.Lease], k+1)
+	}
+	// A row is as tall as its lanes need.
+	rowTop := make([]int, nl+1)
+	rowTop[0] = axisH
+	for l := range nl {
+		rowTop[l+1] = rowTop[l] + rowH + (max(1, lanes[l])-1)*(rowH-2*barPad)
+	}
+	leaseY := func(l int) int { return rowTop[l] }
+	leaseH := func(l int) int { return rowTop[l+1] - rowTop[l] }
+	nodeTop := rowTop[nl] + gap + 14
 	nodeY := func(i int) int { return nodeTop + i*(rowH-6) }
 	netY := nodeTop + nn*(rowH-6) + gap
 	height := netY + rowH + 4
@@ -244,11 +275,14 @@ func svgTimeline(b *strings.Builder, tl *Timeline, from, to time.Duration, label
 		fmt.Fprintf(b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="#e8d5f5" opacity="0.35"/>`+"\n", x0, axisH, max(x1-x0, 0.5), netY-axisH)
 		fmt.Fprintf(b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="#c9a6e4"><title>%s, %s to %s</title></rect>`+"\n",
 			x0, netY+barPad, max(x1-x0, 1), rowH-2*barPad, html.EscapeString(p.Desc), fmtTime(int64(p.Start)), fmtTime(int64(p.End)))
+		if labels && x1-x0 > float64(7*len(p.Desc)) {
+			fmt.Fprintf(b, `<text x="%.1f" y="%d" fill="#3d2352">%s</text>`+"\n", max(x0, left)+4, netY+rowH/2+4, html.EscapeString(p.Desc))
+		}
 	}
 	if tl.QuietAt > from && tl.QuietAt < to {
 		qx := x(tl.QuietAt)
 		fmt.Fprintf(b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#2a7" stroke-dasharray="4 3"/><text x="%.1f" y="%d" fill="#2a7">faults stop</text>`+"\n",
-			qx, axisH-4, qx, height, qx+3, axisH-8)
+			qx, axisH-4, qx, height, qx+3, height-6)
 	}
 	// Time axis.
 	step := niceStep(to - from)
@@ -260,25 +294,27 @@ func svgTimeline(b *strings.Builder, tl *Timeline, from, to time.Duration, label
 	// Row labels and lease bars.
 	for l, name := range tl.Leases {
 		y := leaseY(l)
-		fmt.Fprintf(b, `<text x="6" y="%d" font-weight="600">%s</text>`+"\n", y+rowH/2+4, html.EscapeString(name))
-		fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#eee"/>`+"\n", left, y+rowH, width-right, y+rowH)
+		fmt.Fprintf(b, `<text x="6" y="%d" font-weight="600">%s</text>`+"\n", y+leaseH(l)/2+4, html.EscapeString(name))
+		fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#eee"/>`+"\n", left, y+leaseH(l), width-right, y+leaseH(l))
 	}
-	for _, h := range tl.Holds {
+	for i, h := range tl.Holds {
 		if h.End < from || h.Start > to {
 			continue
 		}
 		x0, x1 := x(h.Start), x(h.End)
-		y := leaseY(h.Lease)
+		laneH := rowH - 2*barPad
+		y := leaseY(h.Lease) + lane[i]*laneH
 		e, r := protocol.TokenBallot(h.Token)
 		tok := fmt.Sprintf("%d.%d", e, r)
 		fmt.Fprintf(b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" rx="2" fill="%s" stroke="#fff" stroke-width="0.5"><title>%s holds %s, token %s, %s to %s</title></rect>`+"\n",
-			x0, y+barPad, max(x1-x0, 1), rowH-2*barPad, nodeColor(h.Node),
+			x0, y+barPad, max(x1-x0, 1), laneH, nodeColor(h.Node),
 			html.EscapeString(tl.Nodes[h.Node]), html.EscapeString(tl.Leases[h.Lease]), tok, fmtTime(int64(h.Start)), fmtTime(int64(h.End)))
 		label := tl.Nodes[h.Node] + " " + tok
+		ty := y + barPad + laneH/2 + 4
 		if labels && x1-x0 > float64(7*len(label)) {
-			fmt.Fprintf(b, `<text x="%.1f" y="%d" fill="#fff">%s</text>`+"\n", x0+4, y+rowH/2+4, html.EscapeString(label))
+			fmt.Fprintf(b, `<text x="%.1f" y="%d" fill="#fff">%s</text>`+"\n", max(x0, left)+4, ty, html.EscapeString(label))
 		} else if labels && x1-x0 > float64(7*len(tok)) {
-			fmt.Fprintf(b, `<text x="%.1f" y="%d" fill="#fff">%s</text>`+"\n", x0+3, y+rowH/2+4, tok)
+			fmt.Fprintf(b, `<text x="%.1f" y="%d" fill="#fff">%s</text>`+"\n", max(x0, left)+3, ty, tok)
 		}
 	}
 	// Node rows: down and paused.
