@@ -32,7 +32,7 @@ func TestMutantsCaught(t *testing.T) {
 			rule:  "later tenure erased: two owners",
 			base:  func(o *Options) { o.Regrab = 0.5 },
 			weak:  weaken(protocol.WeakReleaseOwnerOnly),
-			seeds: 20,
+			seeds: 20, control: 20,
 			kinds: []string{VTwoHolders},
 		},
 		{
@@ -42,7 +42,7 @@ func TestMutantsCaught(t *testing.T) {
 			rule:  "duplicated answers make a false majority",
 			base:  func(o *Options) { o.Faults.Dup = 0.2 },
 			weak:  weaken(protocol.WeakCountVotes),
-			seeds: 20,
+			seeds: 20, control: 20,
 			kinds: []string{VTwoHolders, VTokenOrder},
 		},
 		{
@@ -57,7 +57,7 @@ func TestMutantsCaught(t *testing.T) {
 				o.TryShare = 0.5
 			},
 			weak:  weaken(protocol.WeakOwnerIsMeOpen),
-			seeds: 20,
+			seeds: 20, control: 20,
 			kinds: []string{VTwoHolders, VTokenOrder},
 		},
 	}

@@ -97,9 +97,9 @@ func TestSeedSweep(t *testing.T) {
 	o := DefaultOptions()
 	o.Duration = 30 * time.Second
 	o.Faults = Preset(FaultsHarsh)
-	seeds := 16
+	seeds := 8
 	if testing.Short() {
-		seeds = 4
+		seeds = 2
 	}
 	sum, err := Sweep(o, seeds, 0, nil)
 	if err != nil {
