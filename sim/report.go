@@ -11,20 +11,34 @@ type stats struct {
 
 // Result is what one run produced.
 type Result struct {
-	Seed                 uint64
-	Violation            *Violation
-	Grants               uint64
+	// Seed is the run's seed.
+	Seed uint64
+	// Violation is the first broken invariant, nil if none.
+	Violation *Violation
+	// Grants counts EventAcquired.
+	Grants uint64
+	// MaxConcurrentHolders is the most nodes believing they held one lease
+	// at one instant.
 	MaxConcurrentHolders int
-	Availability         float64
-	Failovers            []time.Duration
-	Messages             uint64
-	Datagrams            uint64
-	Events               uint64
-	Writes, Rejected     uint64
-	SimTime              time.Duration
-	Wall                 time.Duration
-	TraceDigest          string
-	Timeline             *Timeline
+	// Availability is the mean over leases of the fraction of the run the
+	// lease had a holder.
+	Availability float64
+	// Failovers are the times from a holder's crash to the lease's next
+	// grant.
+	Failovers []time.Duration
+	// Messages and Datagrams count protocol messages and the datagrams that
+	// carried them.
+	Messages, Datagrams uint64
+	// Events counts heap pops that did something (see Summary.Events).
+	Events uint64
+	// Writes and Rejected count the fenced resource's decisions.
+	Writes, Rejected uint64
+	// SimTime is the true time simulated; Wall the real time it took.
+	SimTime, Wall time.Duration
+	// TraceDigest is the sha256 of the trace.
+	TraceDigest string
+	// Timeline is the recorded history (Options.RecordTimeline).
+	Timeline *Timeline
 }
 
 func (s *Sim) result(wall time.Duration) *Result {

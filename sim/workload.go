@@ -1,8 +1,6 @@
 package sim
 
 import (
-	"time"
-
 	"github.com/tenure-dev/tenure/protocol"
 )
 
@@ -269,6 +267,5 @@ func (r *resource) arrive(s *Sim, e *event) {
 	}
 }
 
-var _ = time.Second
 
 func (c clState) holding() bool { return c == clHolding }
