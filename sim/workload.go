@@ -267,5 +267,4 @@ func (r *resource) arrive(s *Sim, e *event) {
 	}
 }
 
-
 func (c clState) holding() bool { return c == clHolding }
