@@ -105,12 +105,13 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
+Q=${QUICK[*]:+ ${QUICK[*]}}
 OUT=()
 if [ "$WRITE" = 1 ]; then OUT=(--out "$ROOT/bench/RESULTS.md"); fi
 "$WORK/etcdbench" report --tenure "$WORK/tenure-*.json" --etcd "$WORK/etcd-*.json" "${OUT[@]}" \
-	--cmd "bench/compare.sh ${QUICK[*]} --rounds $ROUNDS" \
-	--cmd "  which runs, alternately: tenure bench --json ${QUICK[*]}" \
-	--cmd "  and: etcdbench run --json ${QUICK[*]} --endpoints $ENDPOINTS --server-pids $SERVER_PIDS" \
+	--cmd "bench/compare.sh${Q} --rounds $ROUNDS" \
+	--cmd "  which runs, alternately: tenure bench --json${Q}" \
+	--cmd "  and: etcdbench run --json${Q} --endpoints $ENDPOINTS --server-pids $SERVER_PIDS" \
 	--note "etcd: $ETCD_VERSION, three members on loopback, data on tmpfs ($ETCD_DIR), default heartbeat 100ms / election 1000ms; client go.etcd.io/etcd/client/v3 $(cd "$ROOT/bench/etcd" && go list -m -f '{{.Version}}' go.etcd.io/etcd/client/v3)." \
 	--note "etcd acquire = concurrency.Mutex.Lock on a reused session, release = Unlock; throughput workers have a session each; the 10k-lock holder uses one session (TTL 10s) for all locks, so etcd has no per-lock renewal packets (n/a)." \
 	--note "tenure: commit $REV, built by this script; three agent processes (tenure agent, data dirs in \$TMPDIR), the client and the 10k-lease holder embedded in the bench process." \
