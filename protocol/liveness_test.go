@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -110,4 +111,53 @@ func TestCounters(t *testing.T) {
 	if ca.Blocked != 1 || ca.Acquired != 0 || ca.Sent[TypePrepare] != 2 {
 		t.Fatalf("a counters %+v (self-addressed prepares must not count)", ca)
 	}
+}
+
+// R9: a crashed voter stopped cleanly inside its quarantine has still
+// forgotten what the crash made it forget: the clean restart sits out the
+// rest of the quarantine (found by the simulator: two owners).
+func TestR9CleanStopKeepsQuarantine(t *testing.T) {
+	cfg := Config{Self: "a", Voters: []string{"a", "b", "c"}, MaxTTL: 2 * time.Second}
+	m, err := New(cfg, Start{Kind: StartCrashed, Era: 4}, newRand(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := m.Snapshot(Time(500 * time.Millisecond))
+	if st.QuarantineLeft <= 0 {
+		t.Fatalf("snapshot inside the quarantine carries none: %+v", st)
+	}
+	b, err := EncodeState(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st2, err := DecodeState(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Restarted on a clock with another origin: the rest still applies.
+	m2, err := New(cfg, Start{Kind: StartClean, State: st2}, newRand(), 7_000_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m2.Quarantined(7_000_000_000 + Time(st.QuarantineLeft) - 1) {
+		t.Fatal("clean restart dropped the rest of the quarantine")
+	}
+	if m2.Quarantined(7_000_000_000 + Time(st.QuarantineLeft)) {
+		t.Fatal("quarantine outlasts what was left")
+	}
+	// A snapshot after the quarantine carries none.
+	if st3 := mustNew(t, cfg, Start{Kind: StartCrashed, Era: 4}).Snapshot(Time(3 * time.Second)); st3.QuarantineLeft != 0 {
+		t.Fatalf("snapshot after the quarantine carries %v", st3.QuarantineLeft)
+	}
+}
+
+func newRand() Rand { return rand.New(rand.NewPCG(1, 2)) }
+
+func mustNew(t *testing.T, cfg Config, st Start) *Machine {
+	t.Helper()
+	m, err := New(cfg, st, newRand(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

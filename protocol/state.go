@@ -10,7 +10,9 @@ import (
 )
 
 // StateVersion is the format version of an encoded State. ONLY APPEND.
-const StateVersion = 1
+// Version 1 did not carry the quarantine and is refused: a node that finds
+// it treats the start as a crash, which is the safe reading.
+const StateVersion = 2
 
 // State is what a node writes at a clean shutdown and restores at the next
 // start (R9): its promises, its accepted leases as remaining durations, and
@@ -25,6 +27,11 @@ type State struct {
 	RejectBelow uint32
 	Forgotten   Ballot
 	Slots       []SlotState
+	// QuarantineLeft is what remained of a crashed start's quarantine at
+	// the clean shutdown (R9). A voter that crashed has forgotten leases; a
+	// clean stop does not make it remember them, so the restart sits out
+	// the rest of the quarantine.
+	QuarantineLeft time.Duration
 }
 
 // SlotState is one acceptor slot in a State.
@@ -51,6 +58,9 @@ func (m *Machine) Snapshot(now Time) *State {
 		Attempts:    m.attempts,
 		RejectBelow: m.rejectBelow,
 		Forgotten:   m.forgotten,
+	}
+	if m.Quarantined(now) {
+		st.QuarantineLeft = m.quarantineUntil.Sub(now)
 	}
 	names := make([]string, 0, len(m.acc))
 	for n := range m.acc {
@@ -85,6 +95,10 @@ func (m *Machine) restore(st *State, now Time) {
 	m.attempts = st.Attempts
 	m.rejectBelow = st.RejectBelow
 	m.forgotten = st.Forgotten
+	if st.QuarantineLeft > 0 {
+		m.quarantine = true
+		m.quarantineUntil = now.Add(st.QuarantineLeft)
+	}
 	for _, ss := range st.Slots {
 		if checkName(ss.Name) != nil {
 			continue

@@ -16,7 +16,6 @@ import (
 // The fix belongs in protocol (State must carry the remaining quarantine,
 // or Snapshot during a quarantine must restart in quarantine).
 func TestCleanStopDuringQuarantineKeepsQuarantine(t *testing.T) {
-	t.Skip("protocol bug reported to the lead: State does not carry the quarantine (R9); remove this Skip once protocol is fixed")
 	s, err := New(rapidOptions(3), nil)
 	if err != nil {
 		t.Fatal(err)
