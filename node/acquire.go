@@ -112,6 +112,7 @@ func (n *Node) startNext(ns *nameState) {
 		ns.queue = ns.queue[1:]
 		err := n.m.Acquire(n.now(), protocol.AcquireRequest{
 			Name: req.name, TTL: req.opts.ttl, Value: req.opts.value, Wait: req.wait,
+			LockDelay: req.opts.lockDelay,
 		})
 		if err != nil {
 			n.stats.pending.Add(-1)
@@ -143,6 +144,10 @@ func (n *Node) granted(ns *nameState, e *protocol.Event) {
 	l := n.newLease(e.Name, e.Token, e.TTL, n.localTime(e.Deadline))
 	ns.lease = l
 	n.stats.held.Add(1)
+	if req != nil {
+		l.lockDelay, l.announce, l.value = req.opts.lockDelay, req.opts.announce, req.opts.value
+		n.announceTenure(l)
+	}
 	if req == nil {
 		// Nobody asked (cannot happen: withdrawn requests are cancelled in
 		// the machine). Never keep a tenure no caller knows about.
@@ -184,6 +189,7 @@ func (n *Node) failed(ns *nameState, e *protocol.Event) {
 // tenureOver forgets an ended tenure and serves the next local caller.
 func (n *Node) tenureOver(ns *nameState, l *Lease, err error) {
 	l.end(err)
+	n.announceEnd(l)
 	ns.lease = nil
 	n.stats.held.Add(-1)
 	n.startLater(ns)
@@ -269,6 +275,7 @@ func (n *Node) closeAll(release bool) {
 			l.end(ErrClosed)
 			if release {
 				_ = n.m.Release(now, name, l.token)
+				n.announceEnd(l)
 			}
 		}
 		delete(n.names, name)

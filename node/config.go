@@ -176,8 +176,10 @@ func (c *Config) validate() (protocol.Config, error) {
 type AcquireOption func(*acquireOpts)
 
 type acquireOpts struct {
-	ttl   time.Duration
-	value []byte
+	ttl       time.Duration
+	value     []byte
+	lockDelay time.Duration
+	announce  bool // gossip the tenure for observers (Campaign)
 }
 
 // WithTTL sets the lease TTL: how long the voters keep the lease exclusive
@@ -195,4 +197,23 @@ func WithTTL(d time.Duration) AcquireOption {
 func WithValue(v []byte) AcquireOption {
 	v = append([]byte(nil), v...)
 	return func(o *acquireOpts) { o.value = v }
+}
+
+// WithLockDelay keeps the lease name blocked at the voters for d after a
+// tenure ends by loss rather than by release: the holder crashed, was cut
+// off, or could not renew (as Chubby's and Consul's lock-delay do). A
+// holder that lost its lease may still have requests in flight to the
+// resource it protects; the delay gives them time to land (or fail)
+// before the next holder starts. A Release, and a Leave, end the tenure
+// without delay; Abandon counts as a loss. With a lock delay the holder
+// does not send a Release when its own timer ends a tenure it could not
+// renew, so the voters hold the name for the TTL plus d.
+//
+// d must lie in [0, Config.MaxTTL]; zero (the default) means no delay.
+// Every voter applies the delay it was sent with the tenure's latest grant
+// or renewal. It complements fencing tokens, which remain the defence
+// for resources that check them; a lock delay only makes a stale write
+// unlikely where the resource cannot check.
+func WithLockDelay(d time.Duration) AcquireOption {
+	return func(o *acquireOpts) { o.lockDelay = d }
 }

@@ -12,6 +12,20 @@
 // round trips; Abandon lets it expire; Holder asks the voters who holds a
 // lease (a hint). Leave stops cleanly; Shutdown stops as a crash would.
 //
+// # Recipes
+//
+// Campaign blocks until this node leads under a lease name (the Lease is
+// the leadership; Release resigns); RunElection wraps it in onElected and
+// onDefeated callbacks and campaigns again after each defeat. Leader asks
+// the voters who leads; Observe streams each change of holder, from
+// gossiped announcements (a leader announces each tenure, renewal and end
+// through memberlist's broadcast queue) and from queries of the voters,
+// and reports a vacancy when a known tenure runs out unrenewed. Leader and
+// Observe are hints (R14). AcquireSlot is a counting semaphore: one of n
+// slots, each a lease of its own with its own tokens. WithLockDelay keeps
+// a name blocked for a while after a tenure ends by loss rather than by
+// release, for requests the lost holder may still have in flight.
+//
 // # Threading
 //
 // One owner goroutine runs the protocol machine (package protocol), which

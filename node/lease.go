@@ -28,6 +28,9 @@ type Lease struct {
 	acquiredAt time.Time     // on the node's clock, when the grant was seen
 	ctx        context.Context
 	cancel     context.CancelFunc
+	lockDelay  time.Duration // a loss is not released, so the delay applies
+	announce   bool          // gossip the tenure (Campaign)
+	value      []byte        // what it was acquired with, for announcements
 
 	mu       sync.Mutex
 	deadline time.Time
@@ -72,20 +75,27 @@ func (l *Lease) expire() {
 	l.cancel()
 	// Tell the machine, which may still believe it holds the tenure: it
 	// sends Release so that waiters need not wait for expiry (R10: the
-	// handle has already stopped).
-	l.n.enqueueEnd(endItem{lease: l, kind: endLost})
+	// handle has already stopped). With a lock delay the loss is not
+	// released: the voters keep the name for the TTL and the delay.
+	kind := endLost
+	if l.lockDelay > 0 {
+		kind = endAbandon
+	}
+	l.n.enqueueEnd(endItem{lease: l, kind: kind})
 }
 
 // extend moves the deadline after a renewal and re-arms the own timer. It
 // runs on the owner goroutine.
 func (l *Lease) extend(deadline time.Time) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.err != nil || !deadline.After(l.deadline) {
+		l.mu.Unlock()
 		return
 	}
 	l.deadline = deadline
 	l.timer.Reset(l.untilLoss(l.n.clock.Now()))
+	l.mu.Unlock()
+	l.n.announceTenure(l)
 }
 
 // end ends the tenure with err unless it has ended already; it reports

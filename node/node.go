@@ -55,6 +55,8 @@ type Node struct {
 	stopped  bool
 
 	margins protocol.Config // the validated machine config, read-only
+	ann     *announcer      // gossip of elections (announce.go)
+	slotRnd *lockedRand     // slot orders of AcquireSlot (semaphore.go)
 	// quarantineEnd is when a crashed start's quarantine ends (zero if none).
 	quarantineEnd time.Time
 
@@ -98,7 +100,9 @@ func New(cfg Config) (*Node, error) {
 		timerAt: protocol.Never,
 		names:   map[string]*nameState{},
 		queries: map[uint64]chan holderResult{},
+		slotRnd: newSlotRand(cfg.Name),
 	}
+	n.ann = newAnnouncer(n)
 	start, err := n.recover()
 	if err != nil {
 		return nil, err

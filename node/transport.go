@@ -63,6 +63,12 @@ func (d *delegate) NodeMeta(limit int) []byte {
 
 // NotifyMsg implements memberlist.Delegate. It never blocks.
 func (d *delegate) NotifyMsg(b []byte) {
+	if len(b) > 0 && b[0] == annTag {
+		// A gossiped announcement (announce.go): small, decoded here
+		// without blocking.
+		d.n.receiveAnnouncement(b)
+		return
+	}
 	d.n.stats.packetsIn.Add(1)
 	d.n.stats.bytesIn.Add(uint64(len(b)))
 	if len(b) > protocol.MaxDatagram {
@@ -78,8 +84,11 @@ func (d *delegate) NotifyMsg(b []byte) {
 	}
 }
 
-// GetBroadcasts implements memberlist.Delegate: the node gossips nothing.
-func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
+// GetBroadcasts implements memberlist.Delegate: the node gossips its
+// election announcements (announce.go) and nothing else.
+func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
+	return d.n.ann.queue.GetBroadcasts(overhead, limit)
+}
 
 // LocalState implements memberlist.Delegate: no push/pull state.
 func (d *delegate) LocalState(join bool) []byte { return nil }
@@ -128,6 +137,13 @@ func (p *peers) NotifyLeave(n *memberlist.Node) {
 	p.mu.Lock()
 	delete(p.nodes, n.Name)
 	p.mu.Unlock()
+}
+
+// count is how many members gossip knows, this node included.
+func (p *peers) count() int {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return len(p.nodes)
 }
 
 func (p *peers) get(name string) *memberlist.Node {
