@@ -20,6 +20,16 @@ func (h *harness) release(node, name string) {
 	h.collect(n)
 }
 
+// withTTL restarts every node fresh with DefaultTTL ttl; call it before
+// anything happens (the harness copies the config when a node starts).
+func (h *harness) withTTL(ttl time.Duration) *harness {
+	h.cfg.DefaultTTL = ttl
+	for _, n := range h.order {
+		h.start(n, Start{Kind: StartFresh})
+	}
+	return h
+}
+
 func (h *harness) holdsOnly(name, node string) bool {
 	got := h.holders(name)
 	return len(got) == 1 && got[0] == node
@@ -30,8 +40,7 @@ func (h *harness) holdsOnly(name, node string) bool {
 // report of the lease that was just released, the proposer tries again at
 // once instead of waiting for the lease to expire at the voters.
 func TestVacantDuringAttemptRetriesAtOnce(t *testing.T) {
-	h := newHarness(t, []string{"a", "b", "c"}, "x", "y")
-	h.cfg.DefaultTTL = 20 * time.Second
+	h := newHarness(t, []string{"a", "b", "c"}, "x", "y").withTTL(20 * time.Second)
 	h.acquire("x", "L", true)
 	h.settle(5*time.Millisecond, nil)
 	if !h.holdsOnly("L", "x") {
@@ -60,8 +69,7 @@ func TestVacantDuringAttemptRetriesAtOnce(t *testing.T) {
 // have been turned away by the very lease it released (its Prepare can
 // overtake its Release).
 func TestReleasingNodeHearsVacant(t *testing.T) {
-	h := newHarness(t, []string{"a", "b", "c"}, "x")
-	h.cfg.DefaultTTL = 20 * time.Second
+	h := newHarness(t, []string{"a", "b", "c"}, "x").withTTL(20 * time.Second)
 	h.acquire("x", "L", true)
 	h.settle(5*time.Millisecond, nil)
 	h.release("x", "L")
@@ -160,4 +168,37 @@ func mustNew(t *testing.T, cfg Config, st Start) *Machine {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// A renewal starts at half-life with D_P/2 of slack: it resends only after
+// D_P/16, not after RetryInterval, so a slow answer to a burst of renewals
+// is not met with a second burst.
+func TestRenewalResendsWaitForSlack(t *testing.T) {
+	h := newHarness(t, []string{"a", "b", "c"}, "x").withTTL(10 * time.Second)
+	h.acquire("x", "L", true)
+	h.settle(5*time.Millisecond, nil)
+	if !h.holdsOnly("L", "x") {
+		t.Fatal("x did not acquire")
+	}
+	var sends []Time // true instants of x's renewal Proposes
+	h.onSend = func(m hmsg) {
+		if m.from == "x" && m.msg.Type() == TypePropose {
+			sends = append(sends, h.now)
+		}
+	}
+	lost := func(m hmsg) bool { return m.to == "x" } // no answer reaches x
+	dp := h.nodes["x"].m.attemptDuration(10 * time.Second)
+	h.settle(dp, lost)
+	if len(sends) < 6 {
+		t.Fatalf("only %d renewal proposes", len(sends))
+	}
+	first := sends[0]
+	for i, at := range sends[:3] {
+		if at != first {
+			t.Fatalf("propose %d of the first renewal round left at +%v", i, at.Sub(first))
+		}
+	}
+	if gap := sends[3].Sub(first); gap < dp/16 || gap > dp/16+time.Millisecond {
+		t.Fatalf("first resend %v after the renewal, want D_P/16 = %v", gap, dp/16)
+	}
 }

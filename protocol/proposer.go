@@ -548,13 +548,19 @@ func (m *Machine) startRenewal(now Time, l *lease) {
 	m.broadcast(l.propose())
 }
 
-// resendAfter is how long the current attempt waits before it sends again:
-// RetryInterval, doubling with each resend up to D_P/8, so that a burst of
-// renewals on a loaded node or network backs off instead of piling resends
-// onto the answers still queued. D_P/8 leaves several resends before the
-// deadline of a renewal started at half-life.
+// resendAfter is how long the current attempt waits before it sends again.
+// An acquire is latency-bound: it waits RetryInterval, doubling with each
+// resend. A renewal starts at half-life with D_P/2 of slack, so it waits
+// D_P/16 first: a burst of thousands of renewals on a loaded node is not
+// answered within a few milliseconds, and resending it early only doubles
+// the traffic. Both cap at D_P/8, which leaves a renewal several resends
+// before its deadline.
 func (l *lease) resendAfter(m *Machine) time.Duration {
-	d := m.cfg.RetryInterval << min(l.att.resends, 16)
+	first := m.cfg.RetryInterval
+	if l.stage == stageHeld {
+		first = max(first, l.dp/16)
+	}
+	d := first << min(l.att.resends, 16)
 	return max(min(d, l.dp/8), m.cfg.RetryInterval)
 }
 
