@@ -141,13 +141,14 @@ func (n *Node) deliver(req *acquireReq, l *Lease, err error) {
 func (n *Node) granted(ns *nameState, e *protocol.Event) {
 	req := ns.active
 	ns.active = nil
-	l := n.newLease(e.Name, e.Token, e.TTL, n.localTime(e.Deadline))
+	var opts *acquireOpts
+	if req != nil {
+		opts = &req.opts
+	}
+	l := n.newLease(e.Name, e.Token, e.TTL, n.localTime(e.Deadline), opts)
 	ns.lease = l
 	n.stats.held.Add(1)
-	if req != nil {
-		l.lockDelay, l.announce, l.value = req.opts.lockDelay, req.opts.announce, req.opts.value
-		n.announceTenure(l)
-	}
+	n.announceTenure(l)
 	if req == nil {
 		// Nobody asked (cannot happen: withdrawn requests are cancelled in
 		// the machine). Never keep a tenure no caller knows about.

@@ -39,8 +39,9 @@ type Lease struct {
 	timer    *clock.Timer
 }
 
-// newLease builds the handle of a fresh tenure and arms its own loss timer.
-func (n *Node) newLease(name string, token uint64, ttl time.Duration, deadline time.Time) *Lease {
+// newLease builds the handle of a fresh tenure, asked for with opts (nil
+// if nobody asked), and arms its own loss timer.
+func (n *Node) newLease(name string, token uint64, ttl time.Duration, deadline time.Time, opts *acquireOpts) *Lease {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Lease{
 		n: n, name: name, token: token, ttl: ttl,
@@ -48,6 +49,9 @@ func (n *Node) newLease(name string, token uint64, ttl time.Duration, deadline t
 		acquiredAt: n.clock.Now(),
 		ctx:        ctx, cancel: cancel,
 		deadline: deadline,
+	}
+	if opts != nil {
+		l.lockDelay, l.announce, l.value = opts.lockDelay, opts.announce, opts.value
 	}
 	l.timer = n.clock.AfterFunc(l.untilLoss(l.acquiredAt), l.expire)
 	return l
