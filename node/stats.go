@@ -27,7 +27,8 @@ type Stats struct {
 	DroppedFull uint64
 	// DroppedMalformed counts received datagrams the decoder refused:
 	// garbage, truncated, oversized, an unknown version or type, or a
-	// sender claiming to be this node.
+	// sender claiming to be this node; and gossiped election
+	// announcements refused for the same reasons.
 	DroppedMalformed uint64
 	// DroppedUnroutable counts messages addressed to a node that gossip
 	// does not know (yet); the protocol retries them.
