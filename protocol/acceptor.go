@@ -18,8 +18,14 @@ type slot struct {
 	value     []byte
 	released  bool
 	waiters   []string
-	touched   Time
-	tk        ticket
+	// After a release that other proposers were waiting for, the releasing
+	// node's own Prepares are turned away until graceUntil, so that the
+	// waiters, woken by Vacant, are not beaten every time by the releaser's
+	// next acquire (fairness; blocking is always safe).
+	releasedBy string
+	graceUntil Time
+	touched    Time
+	tk         ticket
 }
 
 func (s *slot) ticket() *ticket { return &s.tk }
@@ -131,6 +137,13 @@ func (m *Machine) onPrepare(now Time, from string, p *Prepare) {
 		m.send(from, &Promise{Name: p.Name, Attempt: p.Attempt, Holder: s.info(now)})
 		return
 	}
+	if s.released && from == s.releasedBy && now < s.graceUntil {
+		// The handoff grace: report the released lease as still in the way
+		// for the rest of the grace, without a promise.
+		m.send(from, &Promise{Name: p.Name, Attempt: p.Attempt, Holder: LeaseInfo{
+			Owner: s.owner, Ballot: s.ballot, Remaining: s.graceUntil.Sub(now), Value: s.value}})
+		return
+	}
 	s.promised = p.Ballot
 	m.send(from, &Promise{Name: p.Name, Attempt: p.Attempt})
 }
@@ -181,6 +194,12 @@ func (m *Machine) onRelease(now Time, from string, r *Release) {
 	}
 	s.released = true
 	s.touched = now
+	for _, w := range s.waiters {
+		if w != from {
+			s.releasedBy, s.graceUntil = from, now.Add(m.cfg.RetryInterval)
+			break
+		}
+	}
 	// Every waiter hears of it, the releasing node included: its own next
 	// acquire may already have been turned away by the lease it released.
 	for _, w := range s.waiters {

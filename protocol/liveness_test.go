@@ -202,3 +202,21 @@ func TestRenewalResendsWaitForSlack(t *testing.T) {
 		t.Fatalf("first resend %v after the renewal, want D_P/16 = %v", gap, dp/16)
 	}
 }
+
+// Fairness: when a proposer waits for a lease, the holder that releases it
+// and at once asks again does not beat the waiter: for one RetryInterval
+// after the release its own Prepares are turned away (blocking is always
+// safe). Without waiters nothing delays it (TestReleasingNodeHearsVacant).
+func TestHandoffFavoursWaiters(t *testing.T) {
+	h := newHarness(t, []string{"a", "b", "c"}, "x", "y").withTTL(20 * time.Second)
+	h.acquire("x", "L", true)
+	h.settle(5*time.Millisecond, nil)
+	h.acquire("y", "L", true) // y waits behind x
+	h.settle(5*time.Millisecond, nil)
+	h.release("x", "L")
+	h.acquire("x", "L", true) // and x asks again at once
+	h.settle(100*time.Millisecond, nil)
+	if !h.holdsOnly("L", "y") {
+		t.Fatalf("the waiter y did not get the released lease; holders=%v\n%s", h.holders("L"), h.dump())
+	}
+}
