@@ -77,15 +77,11 @@ func (l *Lease) expire() {
 	l.endLocked(ErrLost, now)
 	l.mu.Unlock()
 	l.cancel()
-	// Tell the machine, which may still believe it holds the tenure: it
-	// sends Release so that waiters need not wait for expiry (R10: the
-	// handle has already stopped). With a lock delay the loss is not
-	// released: the voters keep the name for the TTL and the delay.
-	kind := endLost
-	if l.lockDelay > 0 {
-		kind = endAbandon
-	}
-	l.n.enqueueEnd(endItem{lease: l, kind: kind})
+	// Tell the machine, which may still believe it holds the tenure. It
+	// abandons it without a Release: an action started just before the
+	// loss may still run for the margin, so the voters must keep the name
+	// until the lease expires there (R10, R8).
+	l.n.enqueueEnd(endItem{lease: l, kind: endLost})
 }
 
 // extend moves the deadline after a renewal and re-arms the own timer. It

@@ -193,9 +193,13 @@ func (n *Node) takeEnded() {
 		l := it.lease
 		if ns := n.names[l.name]; ns != nil && ns.lease == l {
 			switch it.kind {
-			case endRelease, endLost:
+			case endRelease:
 				_ = n.m.Release(now, l.name, l.token)
-			case endAbandon:
+			case endLost, endAbandon:
+				// A lost tenure is never released: the holder may have
+				// started an action just before it learned, and that action
+				// may run on for the margin m; the voters let the lease
+				// expire after it (R10, R8).
 				_ = n.m.Abandon(now, l.name, l.token)
 			}
 			// Free the name now; the next local caller starts once the

@@ -206,6 +206,16 @@ func (n *Node) startMemberlist() error {
 	mc.BindPort = n.cfg.BindPort
 	mc.AdvertisePort = n.cfg.BindPort
 	mc.Transport = n.cfg.Transport
+	if mc.Transport == nil {
+		// memberlist's own NetTransport allocates 64 KiB per received
+		// datagram; ours does not (see udpTransport).
+		t, err := newUDPTransport(n.cfg.BindAddr, n.cfg.BindPort, newStdLogger(n.log))
+		if err != nil {
+			return err
+		}
+		mc.Transport = t
+		mc.AdvertisePort = t.port()
+	}
 	mc.Label = n.cfg.Label
 	mc.EnableCompression = false // LZW costs ~3x latency for nothing here
 	// A node that crashed and comes back on another address may take its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tenure-dev/tenure/protocol"
 	"io"
 	"log"
 	"net"
@@ -163,6 +164,11 @@ func TestLossUnderPartition(t *testing.T) {
 		}
 		if l2.Token() <= l.Token() {
 			t.Fatalf("token %d not above %d", l2.Token(), l.Token())
+		}
+		// R10, R8: a lost tenure is abandoned, never released (an action
+		// begun just before the loss may run on for the margin).
+		if r := x.Stats().Protocol.Sent[protocol.TypeRelease]; r != 0 {
+			t.Fatalf("the cut-off holder sent %d Release messages after its loss", r)
 		}
 	case err := <-errc:
 		t.Fatalf("majority side never granted the lease: %v", err)
