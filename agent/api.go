@@ -68,6 +68,11 @@ type AcquireRequest struct {
 	// Hold makes the response a stream of events that lasts as long as the
 	// tenure; closing the connection releases the lease.
 	Hold bool `json:"hold,omitempty"`
+	// Slots, if positive, makes the lease a semaphore of that many slots:
+	// the agent takes any free slot, a lease of its own named
+	// "NAME#i" with its own token. The answer's name says which slot; use
+	// it (URL-encoded: %23 for #) for keepalives and the release.
+	Slots int `json:"slots,omitempty"`
 }
 
 // KeepaliveRequest is the body of POST /v1/leases/{name}/keepalive.
@@ -118,6 +123,8 @@ type HolderHint struct {
 	RemainingMS int64 `json:"remaining_ms"`
 	// Hint is always true: this is not knowledge.
 	Hint bool `json:"hint"`
+	// Vacant is set in watch streams when no tenure is known (Node empty).
+	Vacant bool `json:"vacant,omitempty"`
 }
 
 // ErrorResponse is the body of every 4xx and 5xx answer.

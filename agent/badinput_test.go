@@ -58,6 +58,12 @@ func TestBadInput(t *testing.T) {
 		{"release wrong token", "DELETE", "/v1/leases/victim?token=18446744073709551615", ``, 409, "does not match"},
 		{"release unknown lease", "DELETE", "/v1/leases/nobody?token=5", ``, 410, "no tenure"},
 		{"holder name too long", "GET", "/v1/leases/" + long, ``, 400, "longer than 256"},
+		{"slots negative", "POST", "/v1/leases/x", `{"slots":-1}`, 400, "slots -1 outside"},
+		{"slots too many", "POST", "/v1/leases/x", `{"slots":5000}`, 400, "slots 5000 outside"},
+		{"slots not a number", "POST", "/v1/leases/x", `{"slots":"2"}`, 400, "slots"},
+		{"slot names too long", "POST", "/v1/leases/" + strings.Repeat("n", 255), `{"slots":20}`, 400, "too long for 20 slots"},
+		{"watch bad value", "GET", "/v1/leases/x?watch=yes", ``, 400, "watch="},
+		{"watch name too long", "GET", "/v1/leases/" + long + "?watch=1", ``, 400, "longer than 256"},
 		{"unknown path", "GET", "/v2/leases", ``, 404, "not found"},
 		{"wrong method", "PUT", "/v1/leases/x", `{}`, 405, "method not allowed"},
 	} {

@@ -101,13 +101,34 @@ func (c *Client) Leases(ctx context.Context) (Leases, error) {
 // call sends one request and decodes a 2xx JSON answer into out (if not
 // nil) or an error answer into an *APIError.
 func (c *Client) call(ctx context.Context, method, path string, body []byte, out any) error {
+	resp, err := c.do(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("agent: bad answer to %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// do sends one request; an answer with a status of 400 or more is read
+// and returned as an *APIError.
+func (c *Client) do(ctx context.Context, method, path string, body []byte) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, rd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -121,25 +142,40 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, out
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
+		return nil, err
 	}
 	if resp.StatusCode >= 400 {
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		ae := &APIError{Status: resp.StatusCode}
 		if json.Unmarshal(b, &ae.Response) != nil || ae.Response.Error == "" {
 			ae.Response.Error = strings.TrimSpace(string(b))
 		}
-		return ae
+		return nil, ae
 	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
-		return nil
+	return resp, nil
+}
+
+// Watch streams the holder changes of name (GET /v1/leases/{name}?watch=1)
+// and calls fn with each, until ctx ends, the stream ends, or fn returns
+// false. Every change is a hint (R14).
+func (c *Client) Watch(ctx context.Context, name string, fn func(HolderHint) bool) error {
+	resp, err := c.do(ctx, http.MethodGet, "/v1/leases/"+url.PathEscape(name)+"?watch=1", nil)
+	if err != nil {
+		return err
 	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("agent: bad answer to %s %s: %w", method, path, err)
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var h HolderHint
+		if err := dec.Decode(&h); err != nil {
+			if ctx.Err() != nil || errors.Is(err, io.EOF) {
+				return ctx.Err()
+			}
+			return fmt.Errorf("agent: bad watch stream: %w", err)
+		}
+		if !fn(h) {
+			return nil
+		}
 	}
-	return nil
 }

@@ -52,6 +52,10 @@ func (a *Agent) handleAcquire(w http.ResponseWriter, r *http.Request) {
 		herr = badRequest("wait %v outside [0s, %v]", wait, a.cfg.MaxWait)
 	case len(req.Value) > protocol.MaxValueLen:
 		herr = badRequest("value is %d bytes, longer than %d", len(req.Value), protocol.MaxValueLen)
+	case req.Slots < 0 || req.Slots > node.MaxSlots:
+		herr = badRequest("slots %d outside [0, %d]", req.Slots, node.MaxSlots)
+	case req.Slots > 0 && protocol.CheckName(node.SlotName(name, req.Slots-1)) != nil:
+		herr = badRequest("lease name %q is too long for %d slots (slot names are NAME#i, at most %d bytes)", name, req.Slots, protocol.MaxNameLen)
 	}
 	if herr != nil {
 		writeError(w, herr.status, herr.msg)
@@ -75,11 +79,18 @@ func (a *Agent) handleAcquire(w http.ResponseWriter, r *http.Request) {
 	}
 	var l *node.Lease
 	var err error
-	if wait > 0 {
+	switch {
+	case req.Slots > 0 && wait > 0:
+		wctx, wcancel := context.WithTimeout(ctx, wait)
+		l, err = a.n.AcquireSlot(wctx, name, req.Slots, opts...)
+		wcancel()
+	case req.Slots > 0:
+		l, err = a.trySlots(ctx, name, req.Slots, opts)
+	case wait > 0:
 		wctx, wcancel := context.WithTimeout(ctx, wait)
 		l, err = a.n.Acquire(wctx, name, opts...)
 		wcancel()
-	} else {
+	default:
 		l, err = a.n.TryAcquire(ctx, name, opts...)
 	}
 	switch {
@@ -123,6 +134,22 @@ func (a *Agent) handleAcquire(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, h.grant(time.Now()))
+}
+
+// trySlots makes one round over the slots of a semaphore: the first slot
+// that can be had, or ErrHeld when every one is held.
+func (a *Agent) trySlots(ctx context.Context, name string, slots int, opts []node.AcquireOption) (*node.Lease, error) {
+	err := node.ErrHeld
+	for i := range slots {
+		l, e := a.n.TryAcquire(ctx, node.SlotName(name, i), opts...)
+		if e == nil {
+			return l, nil
+		}
+		if !errors.Is(e, node.ErrHeld) && !errors.Is(e, node.ErrContended) {
+			return nil, e
+		}
+	}
+	return nil, err
 }
 
 // refuseHeld answers 409 for an acquire that could not be had, with the
@@ -279,6 +306,15 @@ func (a *Agent) handleHolder(w http.ResponseWriter, r *http.Request) {
 	name, herr := leaseName(r)
 	if herr != nil {
 		writeError(w, herr.status, herr.msg)
+		return
+	}
+	switch watch := r.URL.Query().Get("watch"); watch {
+	case "":
+	case "1", "true":
+		a.watch(w, r, name)
+		return
+	default:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("watch=%q: want 1 or true", watch))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)

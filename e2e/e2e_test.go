@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestAPIAcrossAgents drives the HTTP API of three agent processes with a
@@ -183,4 +186,77 @@ func readTokens(t *testing.T, path string) []string {
 		return nil
 	}
 	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+// TestWatchAndSlots drives the recipes over HTTP with the real binary:
+// `tenure watch` on agent a prints the tenure b takes and then its vacancy,
+// and "slots" hands out distinct slots with their own tokens.
+func TestWatchAndSlots(t *testing.T) {
+	ps := cluster(t, "--ttl", "1s")
+	a, b, c := ps["a"], ps["b"], ps["c"]
+
+	cmd := exec.Command(binary, "watch", "--agent", a.http, "--duration", "60s", "--json", "watched")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	lines := make(chan map[string]any, 16)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil {
+				lines <- m
+			}
+		}
+		close(lines)
+	}()
+	next := func(what string) map[string]any {
+		t.Helper()
+		select {
+		case m, ok := <-lines:
+			if !ok {
+				t.Fatalf("tenure watch ended before %s", what)
+			}
+			return m
+		case <-time.After(30 * time.Second):
+			t.Fatalf("tenure watch printed nothing for %s", what)
+		}
+		return nil
+	}
+	if m := next("the initial state"); m["vacant"] != true {
+		t.Fatalf("initial line %v, want vacant", m)
+	}
+	var g grant
+	if code := call(t, "POST", b.http+"/v1/leases/watched", `{"ttl":"3s"}`, &g); code != 200 {
+		t.Fatalf("acquire through b: %d", code)
+	}
+	if m := next("b's tenure"); m["node"] != "b" || m["token_str"] != g.TokenStr {
+		t.Fatalf("tenure watch printed %v, want b with token %s", m, g.TokenStr)
+	}
+	if code := call(t, "DELETE", b.http+"/v1/leases/watched?token="+g.TokenStr, "", nil); code != 204 {
+		t.Fatalf("release: %d", code)
+	}
+	for m := next("the vacancy"); m["vacant"] != true; m = next("the vacancy") {
+	}
+
+	var s1, s2 grant
+	if code := call(t, "POST", b.http+"/v1/leases/pool", `{"slots":2,"ttl":"3s"}`, &s1); code != 200 {
+		t.Fatalf("slot through b: %d", code)
+	}
+	if code := call(t, "POST", c.http+"/v1/leases/pool", `{"slots":2,"ttl":"3s"}`, &s2); code != 200 {
+		t.Fatalf("slot through c: %d", code)
+	}
+	// Distinct slots (tokens order the tenures of one slot; two slots may
+	// well show the same token).
+	if s1.Name == s2.Name || !strings.HasPrefix(s1.Name, "pool#") || !strings.HasPrefix(s2.Name, "pool#") {
+		t.Fatalf("two holders got slots %q and %q", s1.Name, s2.Name)
+	}
+	if code := call(t, "POST", a.http+"/v1/leases/pool", `{"slots":2}`, nil); code != 409 {
+		t.Fatalf("a third holder of 2 slots: %d, want 409", code)
+	}
 }

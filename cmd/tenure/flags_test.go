@@ -51,7 +51,7 @@ func TestJoinList(t *testing.T) {
 // (exit 0, every flag and its variable on stdout) and with a bad flag
 // (exit 2, a message naming it).
 func TestHelpAndUsageErrors(t *testing.T) {
-	for _, cmd := range []string{"agent", "lock", "status", "demo"} {
+	for _, cmd := range []string{"agent", "lock", "status", "demo", "watch"} {
 		var out, errb bytes.Buffer
 		if code := runMain([]string{cmd, "--help"}, &out, &errb); code != 0 {
 			t.Fatalf("%s --help: exit %d", cmd, code)
