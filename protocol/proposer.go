@@ -144,16 +144,11 @@ func (m *Machine) Cancel(now Time, name string) {
 // at once (EventReleased), then Release(owner, ballot) goes to the voters
 // (R10).
 func (m *Machine) Release(now Time, name string, token uint64) error {
-	if m.stopped {
-		return ErrStopped
+	l, err := m.endTenure(name, token)
+	if err != nil {
+		return err
 	}
-	l := m.props[name]
-	if l == nil || l.stage != stageHeld || l.ballot.Token() != token {
-		return fmt.Errorf("%w: %q token %d", ErrNotHeld, name, token)
-	}
-	m.emit(Event{Kind: EventReleased, Name: name, Token: token, TTL: l.ttl})
 	m.queueRelease(now, name, l.ballot)
-	m.dropLease(l)
 	m.drainLocal(now)
 	return nil
 }
@@ -161,16 +156,23 @@ func (m *Machine) Release(now Time, name string, token uint64) error {
 // Abandon ends the tenure with this token without telling the voters: the
 // lease stays blocked until it expires there, as if this node had crashed.
 func (m *Machine) Abandon(now Time, name string, token uint64) error {
+	_, err := m.endTenure(name, token)
+	return err
+}
+
+// endTenure ends this node's tenure of name with token, at the user's
+// request: EventReleased, and the lease state is dropped.
+func (m *Machine) endTenure(name string, token uint64) (*lease, error) {
 	if m.stopped {
-		return ErrStopped
+		return nil, ErrStopped
 	}
 	l := m.props[name]
 	if l == nil || l.stage != stageHeld || l.ballot.Token() != token {
-		return fmt.Errorf("%w: %q token %d", ErrNotHeld, name, token)
+		return nil, fmt.Errorf("%w: %q token %d", ErrNotHeld, name, token)
 	}
 	m.emit(Event{Kind: EventReleased, Name: name, Token: token, TTL: l.ttl})
 	m.dropLease(l)
-	return nil
+	return l, nil
 }
 
 // Holding reports this node's own tenure of name, if any: its token and its
