@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"github.com/tenure-dev/tenure/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -96,32 +97,14 @@ func (s *store) writeState(st *protocol.State) error {
 }
 
 func (s *store) writeFile(name string, data []byte) error {
-	tmp, err := os.CreateTemp(s.dir, name+".tmp*")
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrStorage, err)
-	}
-	_, werr := tmp.Write(data)
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		_ = os.Remove(tmp.Name())
+	if err := atomicfile.WriteFile(filepath.Join(s.dir, name), data, 0o644); err != nil {
 		return fmt.Errorf("%w: write %s: %w", ErrStorage, name, err)
 	}
-	if err := os.Rename(tmp.Name(), filepath.Join(s.dir, name)); err != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("%w: rename %s: %w", ErrStorage, name, err)
-	}
-	return s.syncDir()
+	return nil
 }
 
 func (s *store) syncDir() error {
-	d, err := os.Open(s.dir)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrStorage, err)
-	}
-	serr := d.Sync()
-	cerr := d.Close()
-	if err := errors.Join(serr, cerr); err != nil {
+	if err := atomicfile.SyncDir(s.dir); err != nil {
 		return fmt.Errorf("%w: sync dir: %w", ErrStorage, err)
 	}
 	return nil

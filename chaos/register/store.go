@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tenure-dev/tenure/internal/atomicfile"
 	"hash/crc32"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 )
@@ -106,34 +106,7 @@ func (s *store) close() {
 
 // write replaces the file with entries; the caller holds mu (or owns s).
 func (s *store) write() error {
-	tmp := s.path + ".tmp"
-	w, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(encodeFile(s.entries))
-	if err == nil {
-		err = w.Sync()
-	}
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, s.path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	d, err := os.Open(filepath.Dir(s.path))
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return atomicfile.WriteFile(s.path, encodeFile(s.entries), 0o644)
 }
 
 // fileEntry is an Entry as JSON: the token as a decimal string.

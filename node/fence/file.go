@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/tenure-dev/tenure/internal/atomicfile"
 	"hash/crc32"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -114,39 +114,7 @@ func (f *fileStore) close() {
 // write replaces the file with the contents of tokens: temporary file, fsync,
 // rename over path, fsync of the directory so the rename itself is durable.
 func (f *fileStore) write() error {
-	tmp := f.path + ".tmp"
-	w, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(encodeFile(f.tokens))
-	if err == nil {
-		err = w.Sync()
-	}
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, f.path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	return syncDir(filepath.Dir(f.path))
-}
-
-// syncDir fsyncs a directory, which makes a rename inside it durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return atomicfile.WriteFile(f.path, encodeFile(f.tokens), 0o644)
 }
 
 // encodeFile renders tokens in the file format, names sorted so that equal
