@@ -18,11 +18,13 @@ type slot struct {
 	value     []byte
 	released  bool
 	waiters   []string
-	// After a release that other proposers were waiting for, the releasing
-	// node's own Prepares are turned away until graceUntil, so that the
-	// waiters, woken by Vacant, are not beaten every time by the releaser's
-	// next acquire (fairness; blocking is always safe).
-	releasedBy string
+	// After a release that other proposers were waiting for, this voter
+	// opens only to favoured, the waiter it registered first, until
+	// graceUntil: the releaser's next acquire and the waiters that retried
+	// faster (voters answer their own Prepares locally) are turned away, so
+	// handoffs go round instead of to the fastest node (fairness; blocking
+	// is always safe, and after the grace anyone may try).
+	favoured   string
 	graceUntil Time
 	touched    Time
 	tk         ticket
@@ -57,6 +59,15 @@ func (s *slot) addWaiter(node string) {
 	}
 	if len(s.waiters) < maxWaiters {
 		s.waiters = append(s.waiters, node)
+	}
+}
+
+func (s *slot) removeWaiter(node string) {
+	for i, w := range s.waiters {
+		if w == node {
+			s.waiters = append(s.waiters[:i], s.waiters[i+1:]...)
+			return
+		}
 	}
 }
 
@@ -137,9 +148,11 @@ func (m *Machine) onPrepare(now Time, from string, p *Prepare) {
 		m.send(from, &Promise{Name: p.Name, Attempt: p.Attempt, Holder: s.info(now)})
 		return
 	}
-	if s.released && from == s.releasedBy && now < s.graceUntil {
-		// The handoff grace: report the released lease as still in the way
-		// for the rest of the grace, without a promise.
+	if s.released && s.favoured != "" && from != s.favoured && now < s.graceUntil {
+		// The handoff grace: to all but the favoured waiter, report the
+		// released lease as still in the way for the rest of the grace,
+		// without a promise.
+		s.addWaiter(from)
 		m.send(from, &Promise{Name: p.Name, Attempt: p.Attempt, Holder: LeaseInfo{
 			Owner: s.owner, Ballot: s.ballot, Remaining: s.graceUntil.Sub(now), Value: s.value}})
 		return
@@ -167,6 +180,7 @@ func (m *Machine) onPropose(now Time, from string, p *Propose) {
 		m.send(from, &Reject{Name: p.Name, Attempt: p.Attempt, Promised: s.promised, Holder: s.info(now)})
 		return
 	}
+	s.removeWaiter(from) // it waits no more
 	s.owner, s.ballot = from, p.Ballot
 	s.until = now.Add(p.TTL)
 	s.lockDelay = p.LockDelay
@@ -194,14 +208,24 @@ func (m *Machine) onRelease(now Time, from string, r *Release) {
 	}
 	s.released = true
 	s.touched = now
-	for _, w := range s.waiters {
+	// The waiters form a queue that survives releases: the first one
+	// (other than the releaser) is favoured for the grace and leaves the
+	// queue; the others keep their places, and whoever is turned away joins
+	// at the tail. Handoffs go round.
+	s.favoured = ""
+	for i, w := range s.waiters {
 		if w != from {
-			s.releasedBy, s.graceUntil = from, now.Add(m.cfg.RetryInterval)
-			break
+			s.favoured, s.graceUntil = w, now.Add(m.cfg.RetryInterval)
+			notify := append([]string(nil), s.waiters...)
+			s.waiters = append(s.waiters[:i], s.waiters[i+1:]...)
+			for _, n := range notify {
+				m.send(n, &Vacant{Name: r.Name})
+			}
+			return
 		}
 	}
-	// Every waiter hears of it, the releasing node included: its own next
-	// acquire may already have been turned away by the lease it released.
+	// No other waiter: the releaser itself may be one (its own next
+	// acquire may already have been turned away by the lease it released).
 	for _, w := range s.waiters {
 		m.send(w, &Vacant{Name: r.Name})
 	}

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -218,5 +219,34 @@ func TestHandoffFavoursWaiters(t *testing.T) {
 	h.settle(100*time.Millisecond, nil)
 	if !h.holdsOnly("L", "y") {
 		t.Fatalf("the waiter y did not get the released lease; holders=%v\n%s", h.holders("L"), h.dump())
+	}
+}
+
+// Fairness: waiters form a queue at the voters that survives releases, so
+// holders that release and at once ask again hand the lease round the
+// queue (x to y to z), instead of back and forth between the two fastest.
+func TestHandoffGoesRound(t *testing.T) {
+	h := newHarness(t, []string{"a", "b", "c"}, "x", "y", "z").withTTL(20 * time.Second)
+	h.acquire("x", "L", true)
+	h.settle(5*time.Millisecond, nil)
+	h.acquire("y", "L", true)
+	h.settle(5*time.Millisecond, nil)
+	h.acquire("z", "L", true)
+	h.settle(5*time.Millisecond, nil)
+	var order []string
+	holder := "x"
+	for range 4 {
+		h.release(holder, "L")
+		h.acquire(holder, "L", true) // the releaser asks again at once
+		h.settle(100*time.Millisecond, nil)
+		got := h.holders("L")
+		if len(got) != 1 {
+			t.Fatalf("holders %v after %v\n%s", got, order, h.dump())
+		}
+		holder = got[0]
+		order = append(order, holder)
+	}
+	if want := []string{"y", "z", "x", "y"}; !slices.Equal(order, want) {
+		t.Fatalf("handoff order %v, want %v", order, want)
 	}
 }

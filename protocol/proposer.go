@@ -432,6 +432,10 @@ func (m *Machine) attemptFailed(now Time, l *lease) {
 	blocked := l.att.blocked
 	if blocked.Live() {
 		m.counters.Blocked++
+		// A round turned away by a holder was no duel: the contention
+		// backoff starts afresh, or a proposer that lost a few duels would
+		// keep waiting the longest and starve behind faster ones.
+		l.backoff = m.cfg.BackoffMin
 	} else {
 		m.counters.Contended++
 	}
