@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"github.com/tenure-dev/tenure/internal/atomicfile"
 	"hash/crc32"
-	"io/fs"
-	"os"
 	"strconv"
 	"sync"
 )
@@ -50,15 +48,11 @@ type store struct {
 // missing (so that an unwritable directory is reported at start).
 func openStore(path string) (*store, error) {
 	s := &store{path: path, entries: make(map[string]Entry)}
-	data, err := os.ReadFile(path)
+	data, created, err := atomicfile.ReadOrCreate(path, encodeFile(s.entries), 0o644)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if err := s.write(); err != nil {
-			return nil, fmt.Errorf("register: create %s: %w", path, err)
-		}
 	case err != nil:
 		return nil, fmt.Errorf("register: open %s: %w", path, err)
-	default:
+	case !created:
 		entries, err := decodeFile(data)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, path, err)

@@ -9,6 +9,7 @@ package atomicfile
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -53,4 +54,19 @@ func SyncDir(dir string) error {
 	}
 	serr := d.Sync()
 	return errors.Join(serr, d.Close())
+}
+
+// ReadOrCreate reads path. If it does not exist, ReadOrCreate writes it
+// with initial (durably, as WriteFile does) and reports created, so that a
+// directory that cannot be written is found at start, not at the first
+// update.
+func ReadOrCreate(path string, initial []byte, perm os.FileMode) (data []byte, created bool, err error) {
+	data, err = os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := WriteFile(path, initial, perm); err != nil {
+			return nil, false, err
+		}
+		return initial, true, nil
+	}
+	return data, false, err
 }

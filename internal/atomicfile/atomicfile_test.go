@@ -56,3 +56,21 @@ func TestWriteFileFailureKeepsOld(t *testing.T) {
 		t.Fatal("writing into a missing directory succeeded")
 	}
 }
+
+func TestReadOrCreate(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	data, created, err := ReadOrCreate(p, []byte("init"), 0o644)
+	if err != nil || !created || string(data) != "init" {
+		t.Fatalf("first call: %q %v %v", data, created, err)
+	}
+	if err := WriteFile(p, []byte("later"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data, created, err = ReadOrCreate(p, []byte("init"), 0o644)
+	if err != nil || created || string(data) != "later" {
+		t.Fatalf("second call: %q %v %v", data, created, err)
+	}
+	if _, _, err := ReadOrCreate(filepath.Join(t.TempDir(), "no", "f"), nil, 0o644); err == nil {
+		t.Fatal("created a file in a missing directory")
+	}
+}

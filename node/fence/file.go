@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"github.com/tenure-dev/tenure/internal/atomicfile"
 	"hash/crc32"
-	"io/fs"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,15 +45,11 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // may use a file at a time. Call Close when done.
 func OpenFile(path string) (*Guard, error) {
 	st := &fileStore{path: path, tokens: make(map[string]uint64)}
-	data, err := os.ReadFile(path)
+	data, created, err := atomicfile.ReadOrCreate(path, encodeFile(st.tokens), 0o644)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if err := st.write(); err != nil {
-			return nil, fmt.Errorf("fence: create %s: %w", path, err)
-		}
 	case err != nil:
 		return nil, fmt.Errorf("fence: open %s: %w", path, err)
-	default:
+	case !created:
 		tokens, err := decodeFile(data)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, path, err)
