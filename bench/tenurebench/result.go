@@ -1,12 +1,7 @@
 package tenurebench
 
 import (
-	"bufio"
-	"os"
-	"runtime"
-	"slices"
-	"strings"
-	"time"
+	"github.com/tenure-dev/tenure/bench/benchutil"
 )
 
 // Result is one run's figures. The first seven fields are the keys shared
@@ -83,90 +78,16 @@ type Result struct {
 }
 
 // Machine describes the host of a run.
-type Machine struct {
-	NumCPU     int    `json:"nproc"`
-	CPUModel   string `json:"cpu_model"`
-	GoVersion  string `json:"go"`
-	OS         string `json:"os"`
-	LoadBefore string `json:"load_before"`
-	LoadAfter  string `json:"load_after"`
-}
+type Machine = benchutil.Machine
 
-// machineInfo reads what Machine needs from the runtime and /proc.
-func machineInfo() Machine {
-	return Machine{
-		NumCPU:     runtime.NumCPU(),
-		CPUModel:   cpuModel(),
-		GoVersion:  runtime.Version(),
-		OS:         runtime.GOOS + "/" + runtime.GOARCH,
-		LoadBefore: loadAvg(),
-	}
-}
-
-// cpuModel is the first "model name" of /proc/cpuinfo, or "".
-func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
-
-// loadAvg is the first three fields of /proc/loadavg, or "".
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return ""
-	}
-	return strings.Join(f[:3], " ")
-}
-
-// percentile returns the p-th percentile (0 < p ≤ 100, nearest rank) of
-// sorted, or 0 for an empty slice.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	rank := int(p/100*float64(len(sorted))+0.999999) - 1
-	rank = max(0, min(rank, len(sorted)-1))
-	return sorted[rank]
-}
-
-// mean is the arithmetic mean of ds, or 0.
-func mean(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	var sum time.Duration
-	for _, d := range ds {
-		sum += d
-	}
-	return sum / time.Duration(len(ds))
-}
-
-// median of xs (not modified), or 0.
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+var (
+	machineInfo = benchutil.MachineInfo
+	loadAvg     = benchutil.LoadAvg
+	percentile  = benchutil.Percentile
+	mean        = benchutil.Mean
+	median      = benchutil.Median
+	us          = benchutil.US
+	ms          = benchutil.MS
+	selfCPU     = benchutil.SelfCPU
+	pidCPU      = benchutil.PIDCPU
+)
