@@ -189,7 +189,7 @@ svg text{font:12px system-ui,sans-serif} pre{background:#f6f6f6;padding:8px;over
 	for i, n := range tl.Nodes {
 		fmt.Fprintf(&b, `<span><i class="sw" style="background:%s"></i>%s</span>`, nodeColor(i), html.EscapeString(n))
 	}
-	b.WriteString(`<span><i class="sw" style="background:#555"></i>down</span><span><i class="sw" style="background:#f5b041"></i>paused</span><span><i class="sw" style="background:#e8d5f5"></i>partition</span><span><i class="sw" style="background:#d00"></i>violation</span></div>` + "\n")
+	b.WriteString(`<span><i class="sw" style="background:#555"></i>down</span><span><i class="sw" style="background:#bdbdbd"></i>paused</span><span><i class="sw" style="background:#e8d5f5"></i>partition</span><span><i class="sw" style="background:#d00"></i>violation</span></div>` + "\n")
 
 	from, to := time.Duration(0), min(tl.End, 20*time.Second)
 	if v := tl.Violation; v != nil {
@@ -330,7 +330,7 @@ func svgTimeline(b *strings.Builder, tl *Timeline, from, to time.Duration, label
 		x0, x1 := x(o.Start), x(o.End)
 		fill, what := "#555", "down"
 		if o.Paused {
-			fill, what = "#f5b041", "paused"
+			fill, what = "#bdbdbd", "paused"
 		}
 		fmt.Fprintf(b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"><title>%s %s, %s to %s</title></rect>`+"\n",
 			x0, nodeY(o.Node)+3, max(x1-x0, 1), rowH-12, fill, html.EscapeString(tl.Nodes[o.Node]), what, fmtTime(int64(o.Start)), fmtTime(int64(o.End)))
