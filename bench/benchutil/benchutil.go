@@ -106,3 +106,26 @@ func US(d time.Duration) float64 { return float64(d) / float64(time.Microsecond)
 
 // MS is d in milliseconds.
 func MS(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// Latencies summarises sequential acquire-then-release cycles the same way
+// on both sides of the comparison. Percentiles are nearest rank.
+type Latencies struct {
+	Count                               int
+	P50us, P99us, MeanUs, MaxUs, RelP50 float64
+}
+
+// Summarize sorts acq and rel in place and summarises them; acq must not
+// be empty.
+func Summarize(acq, rel []time.Duration) Latencies {
+	avg := Mean(acq)
+	slices.Sort(acq)
+	slices.Sort(rel)
+	return Latencies{
+		Count:  len(acq),
+		P50us:  US(Percentile(acq, 50)),
+		P99us:  US(Percentile(acq, 99)),
+		MeanUs: US(avg),
+		MaxUs:  US(acq[len(acq)-1]),
+		RelP50: US(Percentile(rel, 50)),
+	}
+}

@@ -34,3 +34,12 @@ func TestProcessCPU(t *testing.T) {
 		t.Fatalf("cpu %v self %v", d, SelfCPU())
 	}
 }
+
+func TestSummarize(t *testing.T) {
+	acq := []time.Duration{4000, 1000, 3000, 2000}
+	rel := []time.Duration{20, 10}
+	l := Summarize(acq, rel)
+	if l.Count != 4 || l.P50us != 2 || l.P99us != 4 || l.MeanUs != 2.5 || l.MaxUs != 4 || l.RelP50 != 0.01 {
+		t.Fatalf("%+v", l)
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -185,16 +184,10 @@ func (r *runner) acquirePhase(ctx context.Context) error {
 		}
 		acq, rel = append(acq, a), append(rel, b)
 	}
-	avg := mean(acq)
-	slices.Sort(acq)
-	slices.Sort(rel)
+	l := summarize(acq, rel)
 	res := r.res
-	res.AcquireCount = len(acq)
-	res.AcquireP50us = us(percentile(acq, 50))
-	res.AcquireP99us = us(percentile(acq, 99))
-	res.AcquireMeanUs = us(avg)
-	res.AcquireMaxUs = us(acq[len(acq)-1])
-	res.ReleaseP50us = us(percentile(rel, 50))
+	res.AcquireCount, res.AcquireP50us, res.AcquireP99us = l.Count, l.P50us, l.P99us
+	res.AcquireMeanUs, res.AcquireMaxUs, res.ReleaseP50us = l.MeanUs, l.MaxUs, l.RelP50
 	r.logf("acquire: %d cycles, p50 %.0fµs p99 %.0fµs max %.0fµs (unlock p50 %.0fµs)",
 		res.AcquireCount, res.AcquireP50us, res.AcquireP99us, res.AcquireMaxUs, res.ReleaseP50us)
 	return nil

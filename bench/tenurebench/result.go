@@ -90,4 +90,5 @@ var (
 	ms          = benchutil.MS
 	selfCPU     = benchutil.SelfCPU
 	pidCPU      = benchutil.PIDCPU
+	summarize   = benchutil.Summarize
 )
