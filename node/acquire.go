@@ -259,9 +259,9 @@ func (n *Node) withdraw(req *acquireReq) {
 }
 
 // closeAll fails every waiting caller and ends every tenure with
-// ErrClosed; with release, the voters are told (Leave), else not
-// (Shutdown, what a crash looks like).
-func (n *Node) closeAll(release bool) {
+// ErrClosed. It never sends a Release (R15): both Leave and Shutdown let
+// the voters expire the leases this node held.
+func (n *Node) closeAll() {
 	now := n.now()
 	for name, ns := range n.names {
 		for _, q := range ns.queue {
@@ -273,11 +273,13 @@ func (n *Node) closeAll(release bool) {
 			n.deliver(req, nil, ErrClosed)
 		}
 		if l := ns.lease; l != nil {
+			// R15: a stop is not the holder's decision. The tenure is
+			// abandoned, never released: a goroutine may be in mid-action
+			// for the margin m, and a client of an agent may hold a
+			// deadline handed on from this one. The voters let the lease
+			// expire.
 			l.end(ErrClosed)
-			if release {
-				_ = n.m.Release(now, name, l.token)
-				n.announceEnd(l)
-			}
+			_ = n.m.Abandon(now, name, l.token)
 		}
 		delete(n.names, name)
 	}

@@ -253,7 +253,7 @@ func (n *Node) teardown() {
 	n.closed = true
 	n.endq = nil
 	n.endMu.Unlock()
-	n.closeAll(false)
+	n.closeAll()
 	for id, c := range n.queries {
 		c <- holderResult{err: ErrClosed}
 		delete(n.queries, id)

@@ -247,10 +247,17 @@ func (n *Node) Addr() string { return n.ml.LocalNode().Address() }
 func (n *Node) Members() []Member { return n.peers.list() }
 
 // Leave ends this node's part in the cluster cleanly: it fails pending
-// requests with ErrClosed, ends and releases every tenure it holds (their
-// Err becomes ErrClosed), saves its acceptor state to the data dir so that
-// a restart needs no quarantine (R9), leaves the gossip cluster and stops.
-// ctx bounds the wait for the leave to be gossiped.
+// requests with ErrClosed, ends every tenure it holds (their Err becomes
+// ErrClosed) without releasing it, saves its acceptor state to the data dir
+// so that a restart needs no quarantine (R9), leaves the gossip cluster and
+// stops. ctx bounds the wait for the leave to be gossiped.
+//
+// Leave never frees a lease at the voters (R15): only the holder's own
+// Lease.Release does. A goroutine may still be acting under a tenure for up
+// to the margin, and a client of an agent may hold a deadline handed on
+// from this node, so the voters keep each lease until it expires there
+// (at most its TTL after the last renewal). Release the leases you are done
+// with before calling Leave if the next holder should not wait.
 func (n *Node) Leave(ctx context.Context) error {
 	n.stopMu.Lock()
 	defer n.stopMu.Unlock()
@@ -259,7 +266,7 @@ func (n *Node) Leave(ctx context.Context) error {
 	}
 	n.stopped = true
 	err := n.do(context.WithoutCancel(ctx), func() {
-		n.closeAll(true)
+		n.closeAll()
 		n.settle() // the Release messages leave before the machine stops
 		n.snapshot = n.m.Snapshot(n.now())
 		n.exit = true
