@@ -20,10 +20,10 @@ func frame(label string, payload []byte) []byte {
 	return append(b, payload...)
 }
 
-func encodeOne(t *testing.T, from string, m protocol.Message) []byte {
+func encodeOne(t *testing.T, id protocol.Identity, from string, m protocol.Message) []byte {
 	t.Helper()
 	var out []byte
-	if err := protocol.NewEncoder().Encode(from, []protocol.Message{m}, func(b []byte) { out = bytes.Clone(b) }); err != nil {
+	if err := protocol.NewEncoder().Encode(protocol.Header{From: from, ID: id}, []protocol.Message{m}, func(b []byte) { out = bytes.Clone(b) }); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -38,7 +38,8 @@ func TestBadInputDroppedAndCounted(t *testing.T) {
 	c := newCluster(t, []string{"a", "b", "c"}, nil, nil)
 	a := c.nodes["a"]
 
-	valid := encodeOne(t, "ghost", &protocol.Prepare{Name: "bad", Ballot: protocol.Ballot{Era: 1, Round: 1, Node: "ghost"}, Attempt: 1})
+	id := a.m.ID() // set once at New, read-only after
+	valid := encodeOne(t, id, "ghost", &protocol.Prepare{Name: "bad", Ballot: protocol.Ballot{Era: 1, Round: 1, Node: "ghost"}, Attempt: 1})
 	var payloads [][]byte
 	for range 20 { // random garbage
 		g := make([]byte, 1+rng.IntN(300))
@@ -54,7 +55,7 @@ func TestBadInputDroppedAndCounted(t *testing.T) {
 	payloads = append(payloads,
 		big,                              // oversized
 		append([]byte{99}, valid[1:]...), // unknown wire version
-		encodeOne(t, "a", &protocol.Vacant{Name: "bad"}), // spoofs the receiver itself
+		encodeOne(t, id, "a", &protocol.Vacant{Name: "bad"}), // spoofs the receiver itself
 	)
 	wantMalformed := uint64(len(payloads))
 	// Garbage memberlist itself refuses (no label): never reaches the node.

@@ -64,6 +64,7 @@ type Node struct {
 	m        *protocol.Machine
 	outbox   *outbox
 	dec      *protocol.Decoder
+	mismatch map[string]protocol.Identity // senders of another identity, as last logged (R17)
 	timer    *clock.Timer
 	timerAt  protocol.Time // instant the timer is armed for; Never if idle
 	names    map[string]*nameState

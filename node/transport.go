@@ -249,7 +249,7 @@ func (n *Node) send(msgs []protocol.Envelope) {
 			n.stats.unroutable.Add(uint64(len(q)))
 			delete(ob.byPeer, to) // names seen once must not accumulate
 		} else {
-			err := ob.enc.Encode(n.cfg.Name, q, func(b []byte) {
+			err := ob.enc.Encode(protocol.Header{From: n.cfg.Name, ID: n.m.ID()}, q, func(b []byte) {
 				if err := n.ml.SendBestEffort(peer, b); err != nil {
 					n.stats.sendErrors.Add(1)
 					n.log.Debug("send failed", "peer", to, "err", err)
@@ -273,15 +273,20 @@ func (n *Node) send(msgs []protocol.Envelope) {
 // Anything the decoder refuses, or that claims to come from this node, is
 // dropped and counted.
 func (n *Node) receive(b []byte) {
-	from, msgs, err := n.dec.Decode(b)
+	h, msgs, err := n.dec.Decode(b)
 	if err != nil {
 		n.stats.malformed.Add(1)
 		n.log.Debug("dropped datagram", "err", err, "bytes", len(b))
 		return
 	}
+	from := h.From
 	if from == n.cfg.Name {
 		n.stats.malformed.Add(1)
 		n.log.Debug("dropped datagram claiming to be from this node")
+		return
+	}
+	if !n.m.Admit(h) {
+		n.reportMismatch(h)
 		return
 	}
 	now := n.now()

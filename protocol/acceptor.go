@@ -10,6 +10,11 @@ const maxWaiters = 32
 type slot struct {
 	name     string
 	promised Ballot // highest promise (R3, R4)
+	// promisedAttempt is the attempt whose Prepare or Propose set promised.
+	// A Prepare equal to the promise is a resend only if it names this
+	// attempt (R20): a restarted node that reuses a ballot of its previous
+	// incarnation comes with another attempt id and is refused.
+	promisedAttempt uint64
 	// The accepted lease, if any.
 	owner     string
 	ballot    Ballot
@@ -114,6 +119,9 @@ func (m *Machine) acceptorGate(now Time, from, name string, b Ballot, attempt ui
 	if m.selfIdx < 0 || m.Quarantined(now) || checkName(name) != nil {
 		return false
 	}
+	if m.verify != nil {
+		return false // a clean start not yet proven fresh (R18)
+	}
 	// R12: a higher era is persisted before it is answered or used; it goes
 	// out in this Output's PersistEra, ahead of its messages.
 	m.observeEra(b.Era)
@@ -133,7 +141,10 @@ func (m *Machine) onPrepare(now Time, from string, p *Prepare) {
 	}
 	s := m.slotFor(now, p.Name)
 	c := p.Ballot.Cmp(s.promised)
-	dup := c == 0 && p.Ballot.Node == s.promised.Node // a resent or duplicated Prepare
+	// A resent or duplicated Prepare of the same attempt (R20: not merely
+	// the same ballot, which a new incarnation may reuse).
+	dup := c == 0 && p.Ballot.Node == s.promised.Node &&
+		(p.Attempt == s.promisedAttempt || m.cfg.Weaken.has(WeakResendAnyAttempt))
 	if c < 0 || (c == 0 && !dup) {
 		if s.live(now) {
 			s.addWaiter(from)
@@ -157,7 +168,7 @@ func (m *Machine) onPrepare(now Time, from string, p *Prepare) {
 			Owner: s.owner, Ballot: s.ballot, Remaining: s.graceUntil.Sub(now), Value: s.value}})
 		return
 	}
-	s.promised = p.Ballot
+	s.promised, s.promisedAttempt = p.Ballot, p.Attempt
 	m.send(from, &Promise{Name: p.Name, Attempt: p.Attempt})
 }
 
@@ -186,7 +197,11 @@ func (m *Machine) onPropose(now Time, from string, p *Propose) {
 	s.lockDelay = p.LockDelay
 	s.value = p.Value
 	s.released = false
+	if p.Ballot.Cmp(s.promised) > 0 || s.promised.Node != p.Ballot.Node {
+		s.promisedAttempt = p.Attempt
+	}
 	s.promised = p.Ballot
+	m.noteExclusion(p.TTL + p.LockDelay)
 	m.send(from, &Accepted{Name: p.Name, Attempt: p.Attempt})
 }
 

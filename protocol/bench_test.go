@@ -14,7 +14,7 @@ func BenchmarkEncodeDecode(b *testing.B) {
 	msgs := []Message{&Propose{Name: "lease-42", Ballot: Ballot{Era: 7, Round: 1234, Node: "node-a"}, Attempt: 99, TTL: 2 * time.Second, Value: []byte("10.0.0.1:80")}}
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = enc.Encode("node-a", msgs, func(p []byte) {
+		_ = enc.Encode(Header{From: "node-a"}, msgs, func(p []byte) {
 			if _, _, err := dec.Decode(p); err != nil {
 				b.Fatal(err)
 			}
@@ -34,7 +34,7 @@ func BenchmarkEncodeBatch(b *testing.B) {
 	var n int
 	for b.Loop() {
 		n = 0
-		_ = enc.Encode("node-a", msgs, func([]byte) { n++ })
+		_ = enc.Encode(Header{From: "node-a"}, msgs, func([]byte) { n++ })
 	}
 	b.ReportMetric(float64(n), "datagrams/10k")
 }

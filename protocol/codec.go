@@ -16,6 +16,8 @@ import (
 //
 //	byte 0        WireVersion
 //	msgpack str   the sender's node name
+//	msgpack str   the sender's cluster ID (Identity.Cluster)
+//	msgpack uint  the sender's voter fingerprint (Identity.Voters)
 //	then, repeated until the end:
 //	  byte        MsgType
 //	  msgpack     an array of the message's fields, in declaration order
@@ -26,8 +28,10 @@ import (
 // sender.
 const (
 	// WireVersion is the first byte of every datagram. ONLY APPEND: a new
-	// incompatible format takes the next value.
-	WireVersion byte = 1
+	// incompatible format takes the next value. Version 1 had no identity
+	// in its header (R17); a node of this version refuses it, and a node of
+	// version 1 refuses this one, so the two never count each other's votes.
+	WireVersion byte = 2
 	// MaxDatagram is the largest datagram the encoder writes and the decoder
 	// accepts, in bytes: one Ethernet-MTU UDP payload with room for
 	// memberlist's framing and encryption.
@@ -61,14 +65,14 @@ func NewEncoder() *Encoder {
 	return e
 }
 
-// Encode packs msgs, all from the node named from and all for one peer, into
+// Encode packs msgs, all from the sender h names and all for one peer, into
 // as few datagrams as fit MaxDatagram each, and calls emit with each one. The
 // slice given to emit is reused after emit returns: copy it to keep it.
-func (e *Encoder) Encode(from string, msgs []Message, emit func([]byte)) error {
+func (e *Encoder) Encode(h Header, msgs []Message, emit func([]byte)) error {
 	e.head.Reset()
 	e.head.WriteByte(WireVersion)
 	e.enc.Reset(&e.head)
-	if err := e.enc.EncodeString(from); err != nil {
+	if err := errors.Join(e.enc.EncodeString(h.From), e.enc.EncodeString(h.ID.Cluster), e.enc.EncodeUint(h.ID.Voters)); err != nil {
 		return err
 	}
 	e.body.Reset()
@@ -175,6 +179,16 @@ func encodeFields(enc *msgpack.Encoder, m Message) error {
 	case *Vacant:
 		errs[0] = enc.EncodeArrayLen(1)
 		errs[1] = enc.EncodeString(m.Name)
+	case *Hello:
+		errs[0] = enc.EncodeArrayLen(2)
+		errs[1] = enc.EncodeUint(m.Boot)
+		errs[2] = enc.EncodeUint(m.Nonce)
+	case *HelloReply:
+		errs[0] = enc.EncodeArrayLen(4)
+		errs[1] = enc.EncodeUint(m.Boot)
+		errs[2] = enc.EncodeUint(m.Nonce)
+		errs[3] = enc.EncodeBool(m.Stale)
+		errs[4] = enc.EncodeUint(m.Seen)
 	default:
 		return fmt.Errorf("protocol: cannot encode %T", m)
 	}
@@ -197,44 +211,51 @@ func NewDecoder() *Decoder {
 	return d
 }
 
-// Decode unpacks one datagram into its sender and messages. It is all or
+// Decode unpacks one datagram into its header and messages. It is all or
 // nothing: any malformed part refuses the whole datagram with an error that
 // wraps ErrDecode, and never panics. The returned slice is reused by the next
-// call; the messages themselves are fresh.
-func (d *Decoder) Decode(b []byte) (from string, msgs []Message, err error) {
+// call; the messages themselves are fresh. Whether the header's identity is
+// acceptable is the machine's decision (Machine.Admit), not the decoder's.
+func (d *Decoder) Decode(b []byte) (h Header, msgs []Message, err error) {
 	defer func() {
 		if r := recover(); r != nil { // the msgpack library must not take the node down
-			from, msgs, err = "", nil, fmt.Errorf("%w: decoder panic: %v", ErrDecode, r)
+			h, msgs, err = Header{}, nil, fmt.Errorf("%w: decoder panic: %v", ErrDecode, r)
 		}
 	}()
 	if len(b) > MaxDatagram {
-		return "", nil, fmt.Errorf("%w: %w: %d bytes", ErrDecode, ErrTooLarge, len(b))
+		return Header{}, nil, fmt.Errorf("%w: %w: %d bytes", ErrDecode, ErrTooLarge, len(b))
 	}
 	if len(b) == 0 {
-		return "", nil, fmt.Errorf("%w: empty", ErrDecode)
+		return Header{}, nil, fmt.Errorf("%w: empty", ErrDecode)
 	}
 	if b[0] != WireVersion {
-		return "", nil, fmt.Errorf("%w: %w %d", ErrDecode, ErrVersion, b[0])
+		return Header{}, nil, fmt.Errorf("%w: %w %d", ErrDecode, ErrVersion, b[0])
 	}
 	d.r.Reset(b[1:])
 	d.dec.Reset(&d.r)
-	from, err = d.str(MaxNodeNameLen)
-	if err != nil || from == "" {
-		return "", nil, fmt.Errorf("%w: sender: %v", ErrDecode, err)
+	h.From, err = d.str(MaxNodeNameLen)
+	if err != nil || h.From == "" {
+		return Header{}, nil, fmt.Errorf("%w: sender: %v", ErrDecode, err)
+	}
+	if h.ID.Cluster, err = d.str(MaxClusterLen); err != nil {
+		return Header{}, nil, fmt.Errorf("%w: cluster: %v", ErrDecode, err)
+	}
+	if h.ID.Voters, err = d.u64(); err != nil {
+		return Header{}, nil, fmt.Errorf("%w: voter fingerprint: %v", ErrDecode, err)
 	}
 	d.msgs = d.msgs[:0]
 	for d.r.Len() > 0 {
 		t, _ := d.r.ReadByte()
-		m, err := d.decodeOne(MsgType(t), from)
+		m, err := d.decodeOne(MsgType(t), h.From)
 		if err != nil {
-			return "", nil, fmt.Errorf("%w: %s: %w", ErrDecode, MsgType(t), err)
+			return Header{}, nil, fmt.Errorf("%w: %s: %w", ErrDecode, MsgType(t), err)
 		}
 		d.msgs = append(d.msgs, m)
 	}
 	if len(d.msgs) == 0 {
-		return "", nil, fmt.Errorf("%w: no messages", ErrDecode)
+		return Header{}, nil, fmt.Errorf("%w: no messages", ErrDecode)
 	}
-	return from, d.msgs, nil
+	return h, d.msgs, nil
 }
 
 // raw reads a msgpack str or bin of at most max bytes. The length header is
@@ -398,6 +419,8 @@ var fieldCount = [typeEnd]int{
 	TypeQuery:      2,
 	TypeQueryReply: 2 + leaseInfoFields,
 	TypeVacant:     1,
+	TypeHello:      2,
+	TypeHelloReply: 4,
 }
 
 func (d *Decoder) decodeOne(t MsgType, from string) (Message, error) {
@@ -469,6 +492,18 @@ func (d *Decoder) decodeOne(t MsgType, from string) (Message, error) {
 	case TypeVacant:
 		p := &Vacant{}
 		p.Name, errs[0] = d.name()
+		m = p
+	case TypeHello:
+		p := &Hello{}
+		p.Boot, errs[0] = d.u64()
+		p.Nonce, errs[1] = d.u64()
+		m = p
+	case TypeHelloReply:
+		p := &HelloReply{}
+		p.Boot, errs[0] = d.u64()
+		p.Nonce, errs[1] = d.u64()
+		p.Stale, errs[2] = d.dec.DecodeBool()
+		p.Seen, errs[3] = d.u64()
 		m = p
 	}
 	// The first error is the cause; later ones follow from it.

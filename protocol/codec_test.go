@@ -113,11 +113,20 @@ type tb interface {
 	Fatalf(format string, args ...any)
 }
 
+// testID is the identity the codec tests put in their datagrams.
+var testID = Identity{Cluster: "c", Voters: 0x5a}
+
 // encodeAll encodes msgs and returns copies of the datagrams.
 func encodeAll(t tb, from string, msgs []Message) [][]byte {
 	t.Helper()
+	return encodeAllH(t, Header{From: from, ID: testID}, msgs)
+}
+
+// encodeAllH encodes msgs under header h and returns copies of the datagrams.
+func encodeAllH(t tb, h Header, msgs []Message) [][]byte {
+	t.Helper()
 	var out [][]byte
-	if err := NewEncoder().Encode(from, msgs, func(b []byte) { out = append(out, slices.Clone(b)) }); err != nil {
+	if err := NewEncoder().Encode(h, msgs, func(b []byte) { out = append(out, slices.Clone(b)) }); err != nil {
 		t.Fatalf("Encode: %v", err)
 	}
 	return out
@@ -126,18 +135,24 @@ func encodeAll(t tb, from string, msgs []Message) [][]byte {
 // decodeAll decodes every datagram, checks the sender, and concatenates.
 func decodeAll(t tb, from string, grams [][]byte) []Message {
 	t.Helper()
+	return decodeAllH(t, Header{From: from, ID: testID}, grams)
+}
+
+// decodeAllH decodes every datagram, checks the header, and concatenates.
+func decodeAllH(t tb, want Header, grams [][]byte) []Message {
+	t.Helper()
 	dec := NewDecoder()
 	var all []Message
 	for i, g := range grams {
 		if len(g) > MaxDatagram {
 			t.Fatalf("datagram %d is %d bytes, over %d", i, len(g), MaxDatagram)
 		}
-		f, ms, err := dec.Decode(g)
+		h, ms, err := dec.Decode(g)
 		if err != nil {
 			t.Fatalf("Decode datagram %d: %v", i, err)
 		}
-		if f != from {
-			t.Fatalf("sender %q, want %q", f, from)
+		if h != want {
+			t.Fatalf("header %+v, want %+v", h, want)
 		}
 		all = append(all, ms...) // the messages are fresh; the slice is reused
 	}
@@ -242,7 +257,7 @@ func TestCodecBatching(t *testing.T) {
 func TestCodecEncoderRefusesOversized(t *testing.T) {
 	big := &Propose{Name: "L", Ballot: Ballot{Era: 1, Round: 1, Node: "a"}, Attempt: 1, TTL: time.Second, Value: make([]byte, MaxDatagram)}
 	var sent [][]byte
-	err := NewEncoder().Encode("a", []Message{big}, func(b []byte) { sent = append(sent, b) })
+	err := NewEncoder().Encode(Header{From: "a"}, []Message{big}, func(b []byte) { sent = append(sent, b) })
 	if err == nil {
 		t.Fatal("oversized message encoded")
 	}
@@ -260,6 +275,8 @@ func datagram(version byte, from string, parts ...func(e *msgpack.Encoder, buf *
 	buf.WriteByte(version)
 	e := msgpack.NewEncoder(&buf)
 	_ = e.EncodeString(from)
+	_ = e.EncodeString("c")        // cluster
+	_ = e.EncodeUint(uint64(0x5a)) // voter fingerprint
 	for _, p := range parts {
 		p(e, &buf)
 	}
@@ -290,7 +307,9 @@ func TestDecodeRejects(t *testing.T) {
 	}{
 		{"empty", nil, ErrDecode},
 		{"version 0", append([]byte{0}, valid[1:]...), ErrVersion},
-		{"version 2", append([]byte{2}, valid[1:]...), ErrVersion},
+		{"version 1 (no identity)", append([]byte{1}, valid[1:]...), ErrVersion},
+		{"version 3", append([]byte{3}, valid[1:]...), ErrVersion},
+		{"cluster not a string", datagram(WireVersion, "a")[:3], ErrDecode},
 		{"version 255", append([]byte{255}, valid[1:]...), ErrVersion},
 		{"header only", datagram(WireVersion, "a"), ErrDecode},
 		{"empty sender", datagram(WireVersion, "", msg(TypeVacant, "L")), ErrDecode},
@@ -330,9 +349,9 @@ func TestDecodeRejects(t *testing.T) {
 	dec := NewDecoder()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			from, ms, err := dec.Decode(c.raw)
+			h, ms, err := dec.Decode(c.raw)
 			if err == nil {
-				t.Fatalf("decoded from=%q %s", from, dumpMsgs(ms))
+				t.Fatalf("decoded from=%q %s", h.From, dumpMsgs(ms))
 			}
 			if !errors.Is(err, ErrDecode) || !errors.Is(err, c.is) {
 				t.Fatalf("error %v, want one wrapping ErrDecode and %v", err, c.is)
@@ -340,8 +359,8 @@ func TestDecodeRejects(t *testing.T) {
 			if strings.Contains(err.Error(), "panic") {
 				t.Fatalf("decoder panicked: %v", err)
 			}
-			if from != "" || ms != nil {
-				t.Fatalf("partial result with an error: %q %v", from, ms)
+			if h != (Header{}) || ms != nil {
+				t.Fatalf("partial result with an error: %+v %v", h, ms)
 			}
 		})
 	}
@@ -353,7 +372,8 @@ func TestDecodeSkipsAppendedFields(t *testing.T) {
 	raw := datagram(WireVersion, "a",
 		msg(TypePrepare, "L", 1, 2, 3, "new field", []any{1, "x", map[string]int{"k": 1}}),
 		msg(TypeVacant, "M", 7))
-	from, ms, err := NewDecoder().Decode(raw)
+	h, ms, err := NewDecoder().Decode(raw)
+	from := h.From
 	if err != nil {
 		t.Fatal(err)
 	}

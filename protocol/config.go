@@ -49,6 +49,10 @@ type Config struct {
 	// Self is this node's unique name (at most MaxNodeNameLen bytes).
 	// Required.
 	Self string
+	// Cluster is the cluster ID (at most MaxClusterLen bytes; may be
+	// empty). With the voter list it forms the Identity every datagram
+	// carries; datagrams of another identity are refused (R17).
+	Cluster string
 	// Voters are the acceptor names: a fixed list (R1). Required. Self may or
 	// may not be among them.
 	Voters []string
@@ -100,6 +104,9 @@ func (c *Config) Validate() error {
 	}
 	if len(c.Self) > MaxNodeNameLen || !utf8.ValidString(c.Self) {
 		return fmt.Errorf("%w: Self %q is longer than %d bytes or not UTF-8", ErrConfig, c.Self, MaxNodeNameLen)
+	}
+	if len(c.Cluster) > MaxClusterLen || !utf8.ValidString(c.Cluster) {
+		return fmt.Errorf("%w: Cluster %q is longer than %d bytes or not UTF-8", ErrConfig, c.Cluster, MaxClusterLen)
 	}
 	if _, err := quorum.NewSet(c.Voters); err != nil {
 		return fmt.Errorf("%w: Voters: %w", ErrConfig, err)
@@ -198,6 +205,19 @@ func (c *Config) QuarantineFor(maxTTL time.Duration) time.Duration {
 	// The longest D_P of any node, whatever its Margin (R9).
 	dp := time.Duration(math.Floor(float64(maxTTL) * (1 - eps) / (1 + eps)))
 	return time.Duration(math.Ceil(float64(dp)*(1+eps)/(1-eps))) + 1
+}
+
+// ExclusionQuarantine is the quarantine that covers an exclusion of x
+// (a TTL plus a lock delay) granted by this voter before it restarted
+// (R19): the exclusion lasts at most x/(1-ε) of real time after its
+// receipt, and a quarantine of Q on the new clock at least Q/(1+ε), so
+// Q = x·(1+ε)/(1-ε), rounded up.
+func (c *Config) ExclusionQuarantine(x time.Duration) time.Duration {
+	if x <= 0 {
+		return 0
+	}
+	eps := c.MaxDrift
+	return time.Duration(math.Ceil(float64(x)*(1+eps)/(1-eps))) + 1
 }
 
 // checkName validates a lease name: non-empty, at most MaxNameLen bytes,

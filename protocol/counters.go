@@ -18,6 +18,12 @@ type Counters struct {
 	Blocked uint64
 	// Acquired, Lost and Released count tenures begun and ended.
 	Acquired, Lost, Released uint64
+	// Mismatched counts datagrams refused for another identity (R17).
+	Mismatched uint64
+	// StaleRefused counts Hellos this voter answered as stale (R18): a peer
+	// that started from an older copy of its data dir, or a second process
+	// with its name.
+	StaleRefused uint64
 }
 
 // Counters returns the machine's running totals.

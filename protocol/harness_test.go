@@ -37,6 +37,9 @@ type hnode struct {
 	skew Time
 	down bool
 	era  uint32 // durable era floor
+	// starts counts this node's starts: each incarnation draws from its
+	// own random stream, as a real restart does (R20).
+	starts uint64
 }
 
 type hmsg struct {
@@ -63,7 +66,8 @@ func (h *harness) config(name string) Config {
 
 func (h *harness) start(name string, st Start) {
 	n := h.nodes[name]
-	m, err := New(h.config(name), st, rand.New(rand.NewPCG(1, uint64(len(name)))), h.local(n))
+	n.starts++
+	m, err := New(h.config(name), st, rand.New(rand.NewPCG(n.starts, uint64(len(name)))), h.local(n))
 	if err != nil {
 		h.t.Fatalf("New(%s): %v", name, err)
 	}
@@ -82,16 +86,20 @@ func (h *harness) collect(n *hnode) {
 	for _, env := range out.Messages {
 		// Round-trip through the wire codec, as a real network would.
 		var raw [][]byte
-		if err := h.enc.Encode(n.name, []Message{env.Msg}, func(b []byte) { raw = append(raw, slices.Clone(b)) }); err != nil {
+		if err := h.enc.Encode(Header{From: n.name, ID: n.m.ID()}, []Message{env.Msg}, func(b []byte) { raw = append(raw, slices.Clone(b)) }); err != nil {
 			h.t.Fatalf("encode: %v", err)
 		}
 		for _, b := range raw {
 			if h.wire != nil {
 				h.wire(n.name, env.To, b)
 			}
-			from, msgs, err := h.dec.Decode(b)
+			hdr, msgs, err := h.dec.Decode(b)
 			if err != nil {
 				h.t.Fatalf("decode: %v", err)
+			}
+			from := hdr.From
+			if to := h.nodes[env.To]; to != nil && !to.m.Admit(hdr) {
+				continue // another identity (R17)
 			}
 			for _, msg := range msgs {
 				h.queue = append(h.queue, hmsg{from: from, to: env.To, msg: msg})

@@ -42,6 +42,14 @@ type Start struct {
 	Era uint32
 	// State is the clean-shutdown state, for StartClean.
 	State *State
+	// Boot is the data dir's durable start counter, raised and made
+	// durable by the driver before every start; 0 without a data dir. A
+	// voter that would skip the quarantine (StartFresh, StartClean) proves
+	// to its peers that Boot is its newest incarnation first (R18).
+	Boot uint64
+	// Bounds are the persisted bounds (R19): the quarantine of a crashed
+	// start covers them.
+	Bounds Bounds
 }
 
 // Machine is the lease protocol for one node: the acceptor for its own votes
@@ -52,6 +60,7 @@ type Start struct {
 // A Machine is not safe for concurrent use: one goroutine owns it.
 type Machine struct {
 	cfg      Config
+	id       Identity // carried by every datagram (R17)
 	voters   quorum.Set
 	selfIdx  int // -1 when this node is not a voter
 	rnd      Rand
@@ -68,6 +77,13 @@ type Machine struct {
 	quarantine      bool   // quarantineUntil applies (a crashed start)
 	acc             map[string]*slot
 	forgotten       Ballot // highest promise of a slot dropped by GC
+	bounds          Bounds // persisted: what the quarantine must cover (R19)
+
+	// Incarnations (R18).
+	boot, nonce uint64                 // this start
+	peers       map[string]Incarnation // newest heard from each voter
+	verify      *verifier              // non-nil until peers confirm this start
+	staleFound  bool                   // the start was found stale
 
 	// Proposer.
 	props   map[string]*lease
@@ -99,6 +115,9 @@ func New(cfg Config, start Start, rnd Rand, now Time) (*Machine, error) {
 	voters, _ := quorum.NewSet(cfg.Voters) // checked by Validate
 	m := &Machine{
 		cfg:     cfg,
+		id:      cfg.Identity(),
+		boot:    start.Boot,
+		peers:   map[string]Incarnation{},
 		voters:  voters,
 		selfIdx: -1,
 		rnd:     rnd,
@@ -110,10 +129,21 @@ func New(cfg Config, start Start, rnd Rand, now Time) (*Machine, error) {
 	if i, ok := voters.Index(cfg.Self); ok {
 		m.selfIdx = i
 	}
+	if m.boot != 0 && m.selfIdx >= 0 {
+		// Two starts with one Boot (copies of one data dir) differ here.
+		m.nonce = uint64(rnd.Int64N(math.MaxInt64))
+	}
+	// R19: the bounds cover the largest MaxTTL this node ever ran with.
+	m.bounds, _ = start.Bounds.raise(Bounds{})
+	if b, up := m.bounds.raise(Bounds{MaxTTL: cfg.MaxTTL}); up {
+		m.bounds = b
+		m.out.PersistBounds = b
+	}
 	switch start.Kind {
 	case StartFresh:
 		m.era = max(start.Era, 1)
 		m.out.PersistEra = m.era
+		m.startVerify(now)
 	case StartCrashed:
 		if start.Era == math.MaxUint32 {
 			return nil, ErrTokensExhausted
@@ -121,21 +151,25 @@ func New(cfg Config, start Start, rnd Rand, now Time) (*Machine, error) {
 		m.era = start.Era + 1
 		m.rejectBelow = m.era
 		m.out.PersistEra = m.era
-		m.quarantineUntil = now.Add(cfg.Quarantine)
+		m.quarantineUntil = now.Add(m.crashQuarantine())
 		m.quarantine = true
+		m.announceAll()
 	case StartClean:
 		if start.State == nil {
 			return nil, fmt.Errorf("%w: StartClean without State", ErrConfig)
 		}
 		m.restore(start.State, now)
+		m.startVerify(now)
 	default:
 		return nil, fmt.Errorf("%w: Start.Kind %d", ErrConfig, start.Kind)
 	}
-	// Attempt ids must never repeat across incarnations: an answer to an
-	// attempt of the previous incarnation must not count for this one (R3,
-	// R11). The era usually guarantees it; the random offset covers starts
-	// whose era did not rise (no durable era).
-	m.attempts = max(m.attempts, uint64(m.era)<<32|uint64(rnd.Int64N(1<<30))<<1)
+	// Attempt ids must never repeat across incarnations (R20): an answer
+	// to an attempt of the previous incarnation must not count for this
+	// one, and an acceptor takes a Prepare at its promised ballot as a
+	// resend only if it names the promised attempt. Every start draws a
+	// fresh random 31-bit tag for the high half; the low half counts. Two
+	// incarnations share a tag with probability 2^-31, whatever their eras.
+	m.attempts = m.newAttemptTag()
 	return m, nil
 }
 
@@ -212,6 +246,10 @@ func (m *Machine) step(now Time, from string, msg Message) {
 		m.onQueryReply(now, from, msg)
 	case *Vacant:
 		m.onVacant(now, from, msg)
+	case *Hello:
+		m.onHello(from, msg)
+	case *HelloReply:
+		m.onHelloReply(now, from, msg)
 	}
 }
 
@@ -282,7 +320,6 @@ func (m *Machine) observeEra(e uint32) {
 		m.era = e
 		m.round = 0
 		m.out.PersistEra = e
-		m.attempts = max(m.attempts, uint64(e)<<32)
 	}
 }
 
@@ -309,8 +346,14 @@ func (m *Machine) nextBallot(seen Ballot) (Ballot, bool) {
 
 func (m *Machine) nextAttempt() uint64 {
 	m.attempts++
+	if uint32(m.attempts) == 0 { // the low half ran out: a new tag
+		m.attempts = m.newAttemptTag() + 1
+	}
 	return m.attempts
 }
+
+// newAttemptTag is a fresh random high half for attempt ids (never zero).
+func (m *Machine) newAttemptTag() uint64 { return uint64(m.rnd.Int64N(1<<31)+1) << 32 }
 
 // schedule asks for fire(m, now) of owner at instant at. A later schedule for
 // the same owner replaces the earlier one.

@@ -28,6 +28,10 @@ const (
 	TypeQueryReply
 	// TypeVacant tells a waiting proposer that a lease was released.
 	TypeVacant
+	// TypeHello announces a voter's incarnation (R18).
+	TypeHello
+	// TypeHelloReply answers a Hello: stale or not.
+	TypeHelloReply
 	typeEnd // first unused value
 )
 
@@ -52,6 +56,10 @@ func (t MsgType) String() string {
 		return "query-reply"
 	case TypeVacant:
 		return "vacant"
+	case TypeHello:
+		return "hello"
+	case TypeHelloReply:
+		return "hello-reply"
 	}
 	return "invalid"
 }

@@ -77,10 +77,44 @@ func TestMutantR5ReplaceLive(t *testing.T) {
 
 // Every weakening has a mutant test above.
 func TestMutantAllCovered(t *testing.T) {
-	covered := map[Weakening]bool{WeakCountVotes: true, WeakLateTimer: true, WeakOwnerIsMeOpen: true, WeakReleaseOwnerOnly: true, WeakReplaceLive: true}
+	covered := map[Weakening]bool{WeakCountVotes: true, WeakLateTimer: true, WeakOwnerIsMeOpen: true, WeakReleaseOwnerOnly: true, WeakReplaceLive: true,
+		WeakNoIdentity: true, WeakQuarantineFromConfig: true, WeakResendAnyAttempt: true, WeakTrustCleanState: true}
 	for _, w := range AllWeakenings() {
 		if !covered[w] {
 			t.Errorf("weakening %v has no mutant test", w)
 		}
+	}
+}
+
+// R17: without the identity check a datagram of another voter list is
+// admitted; r17AdmitsForeign must see it.
+func TestMutantR17NoIdentity(t *testing.T) {
+	if !r17AdmitsForeign(t, weaken(WeakNoIdentity)) {
+		t.Fatal("R17 check did not detect WeakNoIdentity")
+	}
+}
+
+// R19: a quarantine sized from today's MaxTTL alone is shorter than the
+// exclusions granted before the restart.
+func TestMutantR19QuarantineFromConfig(t *testing.T) {
+	b := Bounds{MaxTTL: 10 * time.Second, MaxExclusion: 15 * time.Second}
+	if q := r19Quarantine(t, weaken(WeakQuarantineFromConfig), b); q >= 10*time.Second {
+		t.Fatalf("R19 check did not detect WeakQuarantineFromConfig: quarantine %v", q)
+	}
+}
+
+// R20: taking any equal-ballot Prepare as a resend promises a new
+// incarnation's reused ballot.
+func TestMutantR20ResendAnyAttempt(t *testing.T) {
+	if !r20ResendOfOtherAttempt(t, weaken(WeakResendAnyAttempt)) {
+		t.Fatal("R20 check did not detect WeakResendAnyAttempt")
+	}
+}
+
+// R18: trusting a clean state without asking the peers opens a stale copy
+// at once.
+func TestMutantR18TrustCleanState(t *testing.T) {
+	if !r18StaleCopyOpens(t, weaken(WeakTrustCleanState)) {
+		t.Fatal("R18 check did not detect WeakTrustCleanState")
 	}
 }

@@ -16,6 +16,7 @@ func r13Run(t *testing.T, skews map[string]Time) (wire, evs []string) {
 	h := newHarness(t, abc, "x", "y")
 	for name, s := range skews {
 		h.nodes[name].skew = s
+		h.nodes[name].starts = 0 // the same random stream as the unskewed run
 		h.start(name, Start{Kind: StartFresh})
 	}
 	h.queue = nil

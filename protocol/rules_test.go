@@ -149,12 +149,13 @@ func r2DuplicateMajority(t *testing.T, edit func(*Config)) (prepare, accept bool
 	dup := func(p *probe, from string, m Message) Output {
 		// The same datagram, delivered twice by the network.
 		var raw []byte
-		if err := enc.Encode(from, []Message{m}, func(b []byte) { raw = slices.Clone(b) }); err != nil {
+		if err := enc.Encode(Header{From: from}, []Message{m}, func(b []byte) { raw = slices.Clone(b) }); err != nil {
 			t.Fatal(err)
 		}
 		var out Output
 		for range 2 {
-			f, ms, err := dec.Decode(raw)
+			hd, ms, err := dec.Decode(raw)
+			f := hd.From
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -38,7 +38,7 @@ func TestStateRoundTrip(t *testing.T) {
 			live = s
 		}
 	}
-	want := SlotState{Name: "live", Promised: b(3, 2, "x"), Owner: "x", Ballot: b(3, 2, "x"), Remaining: 800 * time.Millisecond, LockDelay: 500 * time.Millisecond, Value: []byte("v1")}
+	want := SlotState{Name: "live", Promised: b(3, 2, "x"), PromisedAttempt: 1, Owner: "x", Ballot: b(3, 2, "x"), Remaining: 800 * time.Millisecond, LockDelay: 500 * time.Millisecond, Value: []byte("v1")}
 	if !reflect.DeepEqual(live, want) {
 		t.Fatalf("live slot %+v, want %+v", live, want)
 	}

@@ -29,6 +29,19 @@ const (
 	// on beside WeakOwnerIsMeOpen and WeakLateTimer to show that R7 and R6
 	// are load-bearing on their own.
 	WeakReplaceLive
+	// WeakNoIdentity admits datagrams of any cluster identity (breaks R17):
+	// nodes with different voter lists count each other's votes.
+	WeakNoIdentity
+	// WeakQuarantineFromConfig sizes a crashed start's quarantine from the
+	// current MaxTTL only, ignoring the persisted bounds (breaks R19).
+	WeakQuarantineFromConfig
+	// WeakResendAnyAttempt takes a Prepare equal to the promise, from the
+	// same node, as a resend whatever its attempt (breaks R20).
+	WeakResendAnyAttempt
+	// WeakTrustCleanState trusts a clean-shutdown state without asking the
+	// other voters whether it is the latest (breaks R18: a restored copy of
+	// a data dir forgets what it granted since).
+	WeakTrustCleanState
 	numWeakenings
 )
 
@@ -45,6 +58,14 @@ func (w Weakening) String() string {
 		return "R2-count-votes"
 	case WeakReplaceLive:
 		return "R5-replace-live"
+	case WeakNoIdentity:
+		return "R17-no-identity"
+	case WeakQuarantineFromConfig:
+		return "R19-quarantine-from-config"
+	case WeakResendAnyAttempt:
+		return "R20-resend-any-attempt"
+	case WeakTrustCleanState:
+		return "R18-trust-clean-state"
 	}
 	return "invalid"
 }

@@ -66,7 +66,7 @@ func (w *network) send(n *node, msgs []protocol.Envelope) {
 	w.from = int32(n.idx)
 	for _, j := range w.order {
 		w.to = int32(j)
-		if err := w.s.enc.Encode(n.name, w.dests[j], w.emit); err != nil {
+		if err := w.s.enc.Encode(protocol.Header{From: n.name, ID: n.m.ID()}, w.dests[j], w.emit); err != nil {
 			w.s.fail(fmt.Sprintf("encode from %s to %s: %v", n.name, w.s.nodes[j].name, err))
 		}
 		clear(w.dests[j])

@@ -19,6 +19,11 @@ type node struct {
 	down       bool   // crashed or shut down
 	inc        uint32 // incarnation: bumped when the node goes down
 	durableEra uint32 // the last PersistEra: survives crashes (R12)
+	// durableBounds are the last PersistBounds: they survive crashes (R19).
+	durableBounds protocol.Bounds
+	// boots counts the starts of the node's data dir (R18): each start
+	// gets the next value as Start.Boot.
+	boots uint64
 	state      []byte // encoded clean-shutdown State, if the last stop was clean
 
 	paused   bool
@@ -51,6 +56,8 @@ func (s *Sim) local(n *node) protocol.Time { return n.clk.local(s.now) }
 // startNode builds a machine for n with the given start and handles its
 // first output (the era to persist).
 func (s *Sim) startNode(n *node, st protocol.Start) error {
+	n.boots++
+	st.Boot, st.Bounds = n.boots, n.durableBounds
 	m, err := protocol.New(n.cfg, st, s.rnd, s.local(n))
 	if err != nil {
 		return fmt.Errorf("sim: start %s: %w", n.name, err)
@@ -69,6 +76,9 @@ func (s *Sim) flush(n *node) {
 	out := n.m.Ready()
 	if out.PersistEra != 0 && out.PersistEra > n.durableEra {
 		n.durableEra = out.PersistEra
+	}
+	if !out.PersistBounds.IsZero() {
+		n.durableBounds = out.PersistBounds
 	}
 	if len(out.Messages) > 0 {
 		s.net.send(n, out.Messages)
@@ -116,10 +126,14 @@ func (s *Sim) onWake(e *event) {
 
 // deliver hands one datagram to a running node's machine.
 func (s *Sim) deliver(n *node, from int32, data []byte) {
-	src, msgs, err := s.dec.Decode(data)
+	hdr, msgs, err := s.dec.Decode(data)
 	if err != nil {
 		s.fail(fmt.Sprintf("datagram from %s to %s does not decode: %v", s.nodes[from].name, n.name, err))
 		return
+	}
+	src := hdr.From
+	if !n.m.Admit(hdr) {
+		return // another cluster identity (R17): dropped whole
 	}
 	lease := int16(-1)
 	if len(msgs) > 0 {

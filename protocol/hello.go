@@ -1,0 +1,233 @@
+package protocol
+
+import (
+	"math"
+	"slices"
+)
+
+// A voter that starts from state it did not just write may be running on a
+// stale copy of its data dir: a backup restored, a directory copied, a VM
+// cloned, or an empty dir given to a voter that already ran. Locally such a
+// copy looks exactly like the real thing. Its peers can tell: each voter
+// remembers the newest incarnation (boot counter and nonce) it has heard
+// from every other voter, and a start that announces an incarnation not
+// newer than one already seen is stale (R18).
+//
+// So a voter that would skip the quarantine (a clean or fresh start) first
+// sends Hello{Boot, Nonce} to every other voter and answers no Prepare,
+// Propose or Release until each of them has answered that it knew no newer
+// incarnation. A single "stale" answer turns the start into a crashed one
+// (era bump, the quarantine sat out from the start); so does silence that
+// lasts the whole quarantine. Detection needs one voter that heard the
+// stale copy's successor and has not itself forgotten it since (a crash
+// forgets; a clean stop keeps it in the State): DESIGN.md §5 lists what is
+// and is not detected.
+
+// Hello announces an incarnation of the sender to a voter. It is about no
+// lease name.
+type Hello struct {
+	// Boot is the sender's durable start counter: it rises at every start
+	// of a data dir.
+	Boot uint64
+	// Nonce is random per start, so that two starts with one Boot (two
+	// copies of one dir) differ.
+	Nonce uint64
+}
+
+// HelloReply answers a Hello. Stale says the voter had already heard an
+// incarnation of the sender with a higher Boot, or the same Boot and
+// another Nonce. Seen is the highest Boot it had heard.
+type HelloReply struct {
+	Boot, Nonce uint64
+	Stale       bool
+	Seen        uint64
+}
+
+// Type implements Message.
+func (*Hello) Type() MsgType { return TypeHello }
+
+// Type implements Message.
+func (*HelloReply) Type() MsgType { return TypeHelloReply }
+
+// Lease implements Message: a Hello is about no lease.
+func (*Hello) Lease() string { return "" }
+
+// Lease implements Message: a HelloReply is about no lease.
+func (*HelloReply) Lease() string { return "" }
+
+// Incarnation is one start of a node, as its peers remember it.
+type Incarnation struct {
+	Boot, Nonce uint64
+}
+
+// PeerIncarnation is a remembered incarnation of a named peer, in a State.
+type PeerIncarnation struct {
+	Name string
+	Incarnation
+}
+
+// verifier is a fresh or clean start of a voter waiting for its peers to
+// confirm that it is the newest incarnation.
+type verifier struct {
+	pending []string // voters that have not answered yet
+	// keep is the end of a quarantine the start owed anyway (a clean stop
+	// inside a crashed start's quarantine, R9); zero if none.
+	keep Time
+	tk   ticket
+}
+
+func (v *verifier) ticket() *ticket { return &v.tk }
+
+// fire resends Hello to the voters still silent, or gives up when the
+// quarantine is over.
+func (v *verifier) fire(m *Machine, now Time) {
+	if m.verify != v {
+		return
+	}
+	if now >= m.quarantineUntil {
+		m.staleStart(now)
+		return
+	}
+	for _, p := range v.pending {
+		m.send(p, &Hello{Boot: m.boot, Nonce: m.nonce})
+	}
+	m.schedule(v, min(now.Add(m.cfg.RetryInterval*4), m.quarantineUntil))
+}
+
+// startVerify begins the check of a start that would skip the quarantine.
+// It holds the acceptor closed for at most a crashed start's quarantine.
+func (m *Machine) startVerify(now Time) {
+	if m.selfIdx < 0 || m.boot == 0 {
+		return
+	}
+	var pending []string
+	for i := range m.voters.Len() {
+		if i != m.selfIdx {
+			pending = append(pending, m.voters.Name(i))
+		}
+	}
+	if len(pending) == 0 || m.cfg.Weaken.has(WeakTrustCleanState) {
+		m.announce(pending)
+		return
+	}
+	v := &verifier{pending: pending}
+	if m.quarantine {
+		v.keep = m.quarantineUntil
+	}
+	m.quarantine = true
+	m.quarantineUntil = max(m.quarantineUntil, now.Add(m.crashQuarantine()))
+	m.verify = v
+	v.fire(m, now)
+}
+
+// announce tells the other voters of this incarnation without waiting for
+// them: a start that sits out the quarantine anyway, or one that trusts
+// its state (weakened).
+func (m *Machine) announce(to []string) {
+	if m.selfIdx < 0 || m.boot == 0 {
+		return
+	}
+	for _, p := range to {
+		m.send(p, &Hello{Boot: m.boot, Nonce: m.nonce})
+	}
+}
+
+// announceAll sends Hello to every other voter.
+func (m *Machine) announceAll() {
+	var to []string
+	for i := range m.voters.Len() {
+		if i != m.selfIdx {
+			to = append(to, m.voters.Name(i))
+		}
+	}
+	m.announce(to)
+}
+
+// staleStart turns an unverified start into a crashed one: the era floor
+// rises past everything this copy knew (R12), and the acceptor stays closed
+// until the quarantine, counted from the start, is over (R9). The acceptor
+// answered nothing while unverified, so that quarantine covers everything
+// it may have forgotten.
+func (m *Machine) staleStart(now Time) {
+	if v := m.verify; v != nil {
+		m.schedule(v, Never)
+	}
+	m.verify = nil
+	if m.era == math.MaxUint32 {
+		m.exhaust = true
+	} else {
+		m.observeEra(m.era + 1)
+	}
+	m.rejectBelow = m.era
+	m.staleFound = true
+}
+
+// StaleStart reports whether this start was found stale (or could not be
+// verified within the quarantine) and became a crashed start.
+func (m *Machine) StaleStart() bool { return m.staleFound }
+
+// Verifying reports whether the acceptor still waits for its peers to
+// confirm that this start is the newest incarnation.
+func (m *Machine) Verifying() bool { return m.verify != nil }
+
+// onHello records the sender's incarnation and answers whether it is stale.
+func (m *Machine) onHello(from string, h *Hello) {
+	if m.selfIdx < 0 {
+		return
+	}
+	if _, ok := m.voters.Index(from); !ok || from == m.cfg.Self {
+		return
+	}
+	seen := m.peers[from]
+	stale := h.Boot < seen.Boot || (h.Boot == seen.Boot && h.Nonce != seen.Nonce && seen.Boot != 0)
+	if stale {
+		m.counters.StaleRefused++
+	} else {
+		m.peers[from] = Incarnation{Boot: h.Boot, Nonce: h.Nonce}
+	}
+	m.send(from, &HelloReply{Boot: h.Boot, Nonce: h.Nonce, Stale: stale, Seen: seen.Boot})
+}
+
+// onHelloReply counts a voter's answer to this incarnation's Hello.
+func (m *Machine) onHelloReply(now Time, from string, r *HelloReply) {
+	v := m.verify
+	if v == nil || r.Boot != m.boot || r.Nonce != m.nonce {
+		return
+	}
+	i := slices.Index(v.pending, from)
+	if i < 0 {
+		return
+	}
+	if r.Stale {
+		m.staleStart(now)
+		return
+	}
+	v.pending = slices.Delete(v.pending, i, i+1)
+	if len(v.pending) == 0 {
+		m.verify = nil
+		m.schedule(v, Never)
+		if v.keep > now {
+			m.quarantineUntil = v.keep
+		} else {
+			m.quarantine = false
+		}
+	}
+}
+
+// peerList is the remembered incarnations, sorted, for a State.
+func (m *Machine) peerList() []PeerIncarnation {
+	out := make([]PeerIncarnation, 0, len(m.peers))
+	for n, inc := range m.peers {
+		out = append(out, PeerIncarnation{Name: n, Incarnation: inc})
+	}
+	slices.SortFunc(out, func(a, b PeerIncarnation) int {
+		switch {
+		case a.Name < b.Name:
+			return -1
+		case a.Name > b.Name:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
