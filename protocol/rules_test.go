@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// The tests in this file encode the rules R1-R14 of
-// /work/shared/design/protocol-rules.md, one or more per rule, each citing
+// The tests in this file encode the rules R1-R14 of protocol/RULES.md
+// (R17-R20 are in rules_edge_test.go), one or more per rule, each citing
 // its number. Most drive a single machine by hand (probe): the test plays
 // every other node, so each message arrives exactly when the rule says it
 // matters. Where a code-level weakening exists, the check is a function that
