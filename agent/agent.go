@@ -25,10 +25,14 @@ type Agent struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu       sync.Mutex
-	leases   map[string]*held // by lease name: a node holds one tenure per name
-	closed   bool
-	watchers sync.WaitGroup
+	// drift is ε, the node's MaxDrift: every deadline handed to a client
+	// is scaled by it (R16, deadlineMS).
+	drift float64
+
+	mu      sync.Mutex
+	leases  map[string]*held // by lease name: a node holds one tenure per name
+	closed  bool
+	streams sync.WaitGroup // hold-stream handlers still running
 }
 
 // New builds an agent for cfg.Node and registers its metrics in
@@ -43,6 +47,7 @@ func New(cfg Config) (*Agent, error) {
 		n:      cfg.Node,
 		log:    cfg.Logger,
 		leases: map[string]*held{},
+		drift:  cfg.Node.MaxDrift(),
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.metrics, err = newMetrics(a)
@@ -57,30 +62,22 @@ func New(cfg Config) (*Agent, error) {
 // Handler is the agent's HTTP API.
 func (a *Agent) Handler() http.Handler { return a.handler }
 
-// Close stops taking requests, cancels waiting acquires and releases every
-// lease held through the agent (hold streams end with "released"). ctx
-// bounds the wait for the releases to leave. Call it before node.Leave,
-// and before shutting the HTTP server down, so that hold streams end.
+// Close stops taking requests (acquire, keepalive and DELETE answer 503
+// from now on), cancels waiting acquires and ends every hold stream with a
+// "stopping" event. It frees no lease a client holds (R15): a client may
+// act until its own deadline, which the agent can no longer shorten. The
+// owner's node.Leave then abandons those tenures and the voters let them
+// expire; a node that stays up frees each one at the latest deadline its
+// client was told (keepalive expiry, or a stream's last deadline). ctx
+// bounds the wait for the streams' last events. Call it before shutting
+// the HTTP server down, so that hold streams end, then call node.Leave.
 func (a *Agent) Close(ctx context.Context) error {
 	a.mu.Lock()
 	a.closed = true
-	hs := make([]*held, 0, len(a.leases))
-	for _, h := range a.leases {
-		hs = append(hs, h)
-	}
 	a.mu.Unlock()
 	a.cancel()
-	var wg sync.WaitGroup
-	for _, h := range hs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			h.release(ctx, reasonShutdown)
-		}()
-	}
-	wg.Wait()
 	done := make(chan struct{})
-	go func() { a.watchers.Wait(); close(done) }()
+	go func() { a.streams.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil
@@ -103,8 +100,9 @@ func (a *Agent) isClosed() bool {
 	return a.closed
 }
 
-// grants lists the leases held through the agent, sorted by name.
-func (a *Agent) grants(now time.Time) []Grant {
+// grants lists the leases held through the agent, sorted by name, with
+// deadlines counted from received (R16); never with lease keys.
+func (a *Agent) grants(received time.Time) []Grant {
 	a.mu.Lock()
 	hs := make([]*held, 0, len(a.leases))
 	for _, h := range a.leases {
@@ -113,7 +111,7 @@ func (a *Agent) grants(now time.Time) []Grant {
 	a.mu.Unlock()
 	out := make([]Grant, 0, len(hs))
 	for _, h := range hs {
-		g := h.grant(now)
+		g := h.grant(received)
 		g.Mode = "keepalive"
 		if h.hold {
 			g.Mode = "hold"

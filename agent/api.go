@@ -32,10 +32,22 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Token is a fencing token in JSON. It marshals as a number; it unmarshals
-// from a number or from a decimal string, because tokens exceed 2^53 and
-// JavaScript clients round large numbers.
+// MaxNumberToken is the largest token a request may send as a JSON
+// number: 2^53 - 1, the largest integer every JSON library reads exactly.
+// A larger number may have been rounded on its way (2^53 + 1 becomes 2^53
+// in a double), so it is refused; send tokens as decimal strings.
+const MaxNumberToken = 1<<53 - 1
+
+// Token is a fencing token on the wire: a JSON string of the decimal
+// uint64 (tokens exceed 2^53, where JSON numbers lose precision in many
+// languages). Decoding accepts such a string, or a JSON number written as
+// plain digits no larger than MaxNumberToken.
 type Token uint64
+
+// MarshalJSON implements json.Marshaler: a decimal string.
+func (t Token) MarshalJSON() ([]byte, error) {
+	return strconv.AppendQuote(nil, strconv.FormatUint(uint64(t), 10)), nil
+}
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (t *Token) UnmarshalJSON(b []byte) error {
@@ -45,11 +57,19 @@ func (t *Token) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		b = []byte(s)
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("token %q is not an unsigned 64-bit integer in decimal", s)
+		}
+		*t = Token(v)
+		return nil
 	}
 	v, err := strconv.ParseUint(string(b), 10, 64)
-	if err != nil {
-		return fmt.Errorf("token %s is not an unsigned 64-bit integer", b)
+	switch {
+	case err != nil:
+		return fmt.Errorf("token %s is not an unsigned 64-bit integer in digits (send tokens as decimal strings)", b)
+	case v > MaxNumberToken:
+		return fmt.Errorf("token %s sent as a JSON number above 2^53-1 may have been rounded; send it as a string: \"%s\"", b, b)
 	}
 	*t = Token(v)
 	return nil
@@ -66,7 +86,8 @@ type AcquireRequest struct {
 	// 512 bytes).
 	Value string `json:"value,omitempty"`
 	// Hold makes the response a stream of events that lasts as long as the
-	// tenure; closing the connection releases the lease.
+	// tenure. Closing the connection ends it: the agent frees the lease
+	// once the last deadline the stream told has passed.
 	Hold bool `json:"hold,omitempty"`
 	// Slots, if positive, makes the lease a semaphore of that many slots:
 	// the agent takes any free slot, a lease of its own named
@@ -77,28 +98,46 @@ type AcquireRequest struct {
 
 // KeepaliveRequest is the body of POST /v1/leases/{name}/keepalive.
 type KeepaliveRequest struct {
-	// Token names the tenure to keep alive, as a number or a string.
+	// Token names the tenure to keep alive: a decimal string (or a JSON
+	// number no larger than MaxNumberToken).
 	Token Token `json:"token"`
+	// LeaseKey is the acquire answer's lease_key. It may come here or in
+	// the Tenure-Lease-Key header; without it the agent answers 403.
+	LeaseKey string `json:"lease_key,omitempty"`
 }
+
+// LeaseKeyHeader is the request header that carries a tenure's lease key
+// on keepalive and DELETE.
+const LeaseKeyHeader = "Tenure-Lease-Key"
 
 // Grant describes a tenure held through the agent: the answer to an
 // acquire and to a keepalive, an element of GET /v1/leases, and (with
 // Event set) an event of a hold stream.
 type Grant struct {
-	// Event is set only in hold streams: "acquired", "renewed", "lost" or
-	// "released".
+	// Event is set only in hold streams: "acquired", "renewed", then one
+	// of "lost", "released" or "stopping" (the agent is shutting down:
+	// the tenure is neither renewed nor released by it any more, and stays
+	// the client's until its last deadline).
 	Event string `json:"event,omitempty"`
 	// Name is the lease name.
 	Name string `json:"name"`
-	// Token is the fencing token of the tenure.
-	Token uint64 `json:"token"`
-	// TokenStr is Token in decimal, for clients whose numbers are doubles.
+	// Token is the fencing token of the tenure; on the wire a decimal
+	// string.
+	Token uint64 `json:"token,string"`
+	// TokenStr is Token in decimal too, kept for clients written before
+	// "token" became a string.
 	TokenStr string `json:"token_str"`
+	// LeaseKey is the tenure's secret: proof of holding it, which keepalive
+	// and DELETE require. Only the answer to the acquire (the "acquired"
+	// event in hold mode) carries it; no listing ever does.
+	LeaseKey string `json:"lease_key,omitempty"`
 	// TTL is the lease TTL.
 	TTL Duration `json:"ttl"`
-	// DeadlineMS is how many milliseconds after the agent wrote this answer
-	// the holder must have stopped acting (rounded down). Clients add it to
-	// the instant they sent their request. Zero in "lost" and "released".
+	// DeadlineMS is how long the holder may act: the client's deadline is
+	// the instant it SENT the request this answers (for hold-stream events,
+	// the stream's acquire request) plus DeadlineMS, by its own clock, the
+	// largest over its answers (R16; see the package documentation). Zero
+	// in "lost" and "released"; in "stopping" it repeats the last value.
 	DeadlineMS int64 `json:"deadline_ms"`
 	// Mode is "keepalive" or "hold" (GET /v1/leases only).
 	Mode string `json:"mode,omitempty"`
@@ -113,8 +152,9 @@ type HolderHint struct {
 	Name string `json:"name,omitempty"`
 	// Node is the holder's node name.
 	Node string `json:"node"`
-	// Token is the holder's fencing token; TokenStr the same in decimal.
-	Token    uint64 `json:"token"`
+	// Token is the holder's fencing token (a decimal string on the
+	// wire); TokenStr the same, kept for older clients.
+	Token    uint64 `json:"token,string"`
 	TokenStr string `json:"token_str"`
 	// Value is what the holder stored with the lease.
 	Value string `json:"value,omitempty"`

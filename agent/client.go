@@ -49,7 +49,8 @@ func StatusOf(err error) int {
 
 // Acquire asks for a keepalive-mode lease (req.Hold must be false). It
 // returns the grant and the instant the request was sent: the caller's
-// deadline is sent plus the grant's DeadlineMS, never later.
+// deadline is sent plus the grant's DeadlineMS, by the caller's clock
+// (R16). Keep the grant's LeaseKey: Keepalive and Release need it.
 func (c *Client) Acquire(ctx context.Context, name string, req AcquireRequest) (g Grant, sent time.Time, err error) {
 	if req.Hold {
 		return Grant{}, time.Time{}, errors.New("agent: Client.Acquire does not stream; use Hold false")
@@ -63,18 +64,21 @@ func (c *Client) Acquire(ctx context.Context, name string, req AcquireRequest) (
 	return g, sent, err
 }
 
-// Keepalive keeps the tenure token of name alive. Like Acquire, it returns
-// the instant the request was sent.
-func (c *Client) Keepalive(ctx context.Context, name string, token uint64) (g Grant, sent time.Time, err error) {
+// Keepalive keeps the tenure token of name alive; key is the lease key of
+// the acquire answer. Like Acquire, it returns the instant the request was
+// sent: the caller's deadline becomes the later of its current one and
+// sent plus the answer's DeadlineMS.
+func (c *Client) Keepalive(ctx context.Context, name string, token uint64, key string) (g Grant, sent time.Time, err error) {
 	body := []byte(`{"token":"` + strconv.FormatUint(token, 10) + `"}`)
 	sent = time.Now()
-	err = c.call(ctx, http.MethodPost, "/v1/leases/"+url.PathEscape(name)+"/keepalive", body, &g)
+	err = c.call(ctx, http.MethodPost, "/v1/leases/"+url.PathEscape(name)+"/keepalive", body, &g, key)
 	return g, sent, err
 }
 
-// Release releases the tenure token of name.
-func (c *Client) Release(ctx context.Context, name string, token uint64) error {
-	return c.call(ctx, http.MethodDelete, "/v1/leases/"+url.PathEscape(name)+"?token="+strconv.FormatUint(token, 10), nil, nil)
+// Release releases the tenure token of name; key is the lease key of the
+// acquire answer.
+func (c *Client) Release(ctx context.Context, name string, token uint64, key string) error {
+	return c.call(ctx, http.MethodDelete, "/v1/leases/"+url.PathEscape(name)+"?token="+strconv.FormatUint(token, 10), nil, nil, key)
 }
 
 // Holder asks who holds name: a hint (R14).
@@ -98,10 +102,11 @@ func (c *Client) Leases(ctx context.Context) (Leases, error) {
 	return l, err
 }
 
-// call sends one request and decodes a 2xx JSON answer into out (if not
-// nil) or an error answer into an *APIError.
-func (c *Client) call(ctx context.Context, method, path string, body []byte, out any) error {
-	resp, err := c.do(ctx, method, path, body)
+// call sends one request, with the lease key if key is given, and decodes
+// a 2xx JSON answer into out (if not nil) or an error answer into an
+// *APIError.
+func (c *Client) call(ctx context.Context, method, path string, body []byte, out any, key ...string) error {
+	resp, err := c.do(ctx, method, path, body, key...)
 	if err != nil {
 		return err
 	}
@@ -119,9 +124,9 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, out
 	return nil
 }
 
-// do sends one request; an answer with a status of 400 or more is read
-// and returned as an *APIError.
-func (c *Client) do(ctx context.Context, method, path string, body []byte) (*http.Response, error) {
+// do sends one request, with the lease key if key is given; an answer
+// with a status of 400 or more is read and returned as an *APIError.
+func (c *Client) do(ctx context.Context, method, path string, body []byte, key ...string) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -135,6 +140,9 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (*htt
 	}
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	if len(key) > 0 && key[0] != "" {
+		req.Header.Set(LeaseKeyHeader, key[0])
 	}
 	hc := c.HTTP
 	if hc == nil {

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -34,7 +33,7 @@ func leaseName(r *http.Request) (string, *httpError) {
 
 // handleAcquire serves POST /v1/leases/{name}.
 func (a *Agent) handleAcquire(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	start := time.Now() // R16: the receipt every deadline of the answer counts from
 	name, herr := leaseName(r)
 	var req AcquireRequest
 	if herr == nil {
@@ -123,17 +122,23 @@ func (a *Agent) handleAcquire(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "agent is shutting down")
 		return
 	}
+	if req.Hold {
+		defer a.streams.Done()
+	}
 	a.log.Info("lease granted", "name", name, "token", l.Token(), "ttl", ttl, "hold", req.Hold)
 	if r.Context().Err() != nil {
-		// The client left while the grant was on its way: nobody holds it.
+		// The client left while the grant was on its way: nobody was told
+		// of it, so nobody holds it.
 		h.release(context.Background(), reasonHangup)
 		return
 	}
 	if req.Hold {
-		a.stream(w, r, h)
+		a.stream(w, r, h, start)
 		return
 	}
-	writeJSON(w, http.StatusOK, h.grant(time.Now()))
+	g := h.grant(start)
+	g.LeaseKey = h.key
+	writeJSON(w, http.StatusOK, g)
 }
 
 // trySlots makes one round over the slots of a semaphore: the first slot
@@ -173,56 +178,19 @@ func hint(name string, h node.Holder) *HolderHint {
 	}
 }
 
-// stream serves a hold-mode tenure: newline-delimited JSON events until
-// the tenure ends or the client goes away, which releases the lease.
-func (a *Agent) stream(w http.ResponseWriter, r *http.Request, h *held) {
-	rc := http.NewResponseController(w)
-	enc := json.NewEncoder(w)
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	send := func(g Grant) bool {
-		_ = rc.SetWriteDeadline(time.Now().Add(h.ttl))
-		if enc.Encode(g) != nil || rc.Flush() != nil {
-			h.release(context.Background(), reasonHangup)
-			return false
-		}
-		return true
-	}
-	g := h.grant(time.Now())
-	g.Event = "acquired"
-	if !send(g) {
-		return
-	}
-	tick := time.NewTicker(max(h.ttl/4, 10*time.Millisecond))
-	defer tick.Stop()
-	for {
-		select {
-		case <-h.lease.Done():
-			g := h.grant(time.Now())
-			g.DeadlineMS = 0
-			g.Event = "released"
-			if err := h.lease.Err(); !errors.Is(err, node.ErrReleased) {
-				g.Event = "lost"
-			}
-			g.Error = h.lease.Err().Error()
-			send(g)
-			return
-		case <-r.Context().Done():
-			h.release(context.Background(), reasonHangup)
-			return
-		case <-tick.C:
-			g := h.grant(time.Now())
-			g.Event = "renewed"
-			if !send(g) {
-				return
-			}
-		}
-	}
-}
+// errStopping is the answer to a call that would renew or release a
+// tenure once the agent is stopping: it does neither (R15), and the
+// client keeps its last deadline.
+const errStopping = "agent is stopping: it neither renews nor releases tenures any more; act only until your last deadline"
 
 // handleKeepalive serves POST /v1/leases/{name}/keepalive.
 func (a *Agent) handleKeepalive(w http.ResponseWriter, r *http.Request) {
+	received := time.Now() // R16: the answer's deadline counts from here
+	if a.isClosed() {
+		a.metrics.keepalives.WithLabelValues("stopping").Inc()
+		writeError(w, http.StatusServiceUnavailable, errStopping)
+		return
+	}
 	name, herr := leaseName(r)
 	var req KeepaliveRequest
 	if herr == nil {
@@ -236,14 +204,14 @@ func (a *Agent) handleKeepalive(w http.ResponseWriter, r *http.Request) {
 		writeError(w, herr.status, herr.msg)
 		return
 	}
-	h, err := a.lookup(name, uint64(req.Token))
-	var d time.Time
-	now := time.Now()
-	if err == nil {
-		d, err = h.keepalive(now)
+	key := r.Header.Get(LeaseKeyHeader)
+	if key == "" {
+		key = req.LeaseKey
 	}
-	if err == nil && !d.After(now) {
-		err = fmt.Errorf("%w: deadline passed", ErrGone)
+	h, err := a.lookup(name, uint64(req.Token), key)
+	var g Grant
+	if err == nil {
+		g, err = h.keepalive(received)
 	}
 	if err != nil {
 		a.metrics.keepalives.WithLabelValues(tenureErrLabel(err)).Inc()
@@ -251,11 +219,16 @@ func (a *Agent) handleKeepalive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.metrics.keepalives.WithLabelValues("ok").Inc()
-	writeJSON(w, http.StatusOK, h.grant(now))
+	writeJSON(w, http.StatusOK, g)
 }
 
-// handleRelease serves DELETE /v1/leases/{name}?token=T.
+// handleRelease serves DELETE /v1/leases/{name}?token=T, with the lease
+// key in the Tenure-Lease-Key header.
 func (a *Agent) handleRelease(w http.ResponseWriter, r *http.Request) {
+	if a.isClosed() {
+		writeError(w, http.StatusServiceUnavailable, errStopping)
+		return
+	}
 	name, herr := leaseName(r)
 	if herr != nil {
 		writeError(w, herr.status, herr.msg)
@@ -271,7 +244,7 @@ func (a *Agent) handleRelease(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("token %q is not a positive 64-bit integer", ts))
 		return
 	}
-	h, err := a.lookup(name, token)
+	h, err := a.lookup(name, token, r.Header.Get(LeaseKeyHeader))
 	if err == nil {
 		if err = h.release(r.Context(), reasonClient); err != nil {
 			err = fmt.Errorf("%w: %w", ErrGone, err)
@@ -290,13 +263,18 @@ func tenureErrStatus(err error) int {
 		return http.StatusGone
 	case errors.Is(err, errMismatch), errors.Is(err, errHoldMode):
 		return http.StatusConflict
+	case errors.Is(err, errBadKey):
+		return http.StatusForbidden
 	}
 	return http.StatusInternalServerError
 }
 
 func tenureErrLabel(err error) string {
-	if errors.Is(err, ErrGone) {
+	switch {
+	case errors.Is(err, ErrGone):
 		return "gone"
+	case errors.Is(err, errBadKey):
+		return "forbidden"
 	}
 	return "mismatch"
 }
@@ -336,7 +314,7 @@ func (a *Agent) handleHolder(w http.ResponseWriter, r *http.Request) {
 
 // handleList serves GET /v1/leases.
 func (a *Agent) handleList(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, Leases{Leases: a.grants(time.Now())})
+	writeJSON(w, http.StatusOK, Leases{Leases: a.grants(time.Now())}) // never with lease keys
 }
 
 // handleMembers serves GET /v1/members.

@@ -9,18 +9,23 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tenure-dev/tenure/node"
 )
 
 // TestAcquireKeepaliveRelease walks one keepalive-mode tenure through the
 // API: grant, holder hint, refusal of a second client, keepalive, release.
 func TestAcquireKeepaliveRelease(t *testing.T) {
 	f := newFixture(t, "")
-	g := f.acquire("job", `{"ttl":"2s","value":"worker-1"}`)
+	g, sent := f.acquireSent("job", `{"ttl":"2s","value":"worker-1"}`)
+	took := time.Since(sent)
 	if g.Name != "job" || g.Token == 0 || g.TokenStr != strconv.FormatUint(g.Token, 10) {
 		t.Fatalf("grant %+v: want name job and token_str equal to token", g)
 	}
-	if g.DeadlineMS <= 0 || g.DeadlineMS > 2000 || time.Duration(g.TTL) != 2*time.Second {
-		t.Fatalf("grant %+v: deadline_ms must lie in (0, ttl]", g)
+	// deadline_ms counts from the receipt of the request (R16): at most
+	// the TTL plus the time the acquire took.
+	if g.DeadlineMS <= 0 || time.Duration(g.DeadlineMS)*time.Millisecond > 2*time.Second+took || time.Duration(g.TTL) != 2*time.Second {
+		t.Fatalf("grant %+v after %v: deadline_ms must lie in (0, ttl + %v]", g, took, took)
 	}
 
 	// R14: anyone may ask who holds it, and is told it is a hint.
@@ -43,23 +48,27 @@ func TestAcquireKeepaliveRelease(t *testing.T) {
 		t.Fatalf("acquire with a wait that runs out: %d %s", code, b)
 	}
 
-	code, b = f.do("POST", "/v1/leases/job/keepalive", `{"token":`+g.TokenStr+`}`)
+	code, b = f.doKey("POST", "/v1/leases/job/keepalive", `{"token":"`+g.TokenStr+`"}`, g.LeaseKey)
 	var k Grant
 	mustJSON(t, b, &k)
-	if code != 200 || k.Token != g.Token || k.DeadlineMS <= 0 {
-		t.Fatalf("keepalive: %d %s", code, b)
+	if code != 200 || k.Token != g.Token || k.DeadlineMS <= 0 || k.LeaseKey != "" {
+		t.Fatalf("keepalive: %d %s (want no lease_key in it)", code, b)
 	}
-	if ls := f.leases(); len(ls) != 1 || ls[0].Mode != "keepalive" || ls[0].Token != g.Token {
+	// The key may come in the body instead of the header.
+	if code, b = f.do("POST", "/v1/leases/job/keepalive", `{"token":"`+g.TokenStr+`","lease_key":"`+g.LeaseKey+`"}`); code != 200 {
+		t.Fatalf("keepalive with the key in the body: %d %s", code, b)
+	}
+	if ls := f.leases(); len(ls) != 1 || ls[0].Mode != "keepalive" || ls[0].Token != g.Token || ls[0].LeaseKey != "" {
 		t.Fatalf("leases: %+v", ls)
 	}
 
-	if code, b = f.do("DELETE", "/v1/leases/job?token="+g.TokenStr, ""); code != http.StatusNoContent {
+	if code, b = f.doKey("DELETE", "/v1/leases/job?token="+g.TokenStr, "", g.LeaseKey); code != http.StatusNoContent {
 		t.Fatalf("release: %d %s", code, b)
 	}
-	if code, b = f.do("DELETE", "/v1/leases/job?token="+g.TokenStr, ""); code != http.StatusGone {
+	if code, b = f.doKey("DELETE", "/v1/leases/job?token="+g.TokenStr, "", g.LeaseKey); code != http.StatusGone {
 		t.Fatalf("second release: %d %s, want 410", code, b)
 	}
-	if code, b = f.do("POST", "/v1/leases/job/keepalive", `{"token":`+g.TokenStr+`}`); code != http.StatusGone {
+	if code, b = f.doKey("POST", "/v1/leases/job/keepalive", `{"token":"`+g.TokenStr+`"}`, g.LeaseKey); code != http.StatusGone {
 		t.Fatalf("keepalive after release: %d %s, want 410", code, b)
 	}
 	f.eventually("the voters to forget the holder", func() bool {
@@ -67,8 +76,8 @@ func TestAcquireKeepaliveRelease(t *testing.T) {
 		return code == http.StatusNotFound
 	})
 	// R12: the next tenure has a higher token.
-	if g2 := f.acquire("job", `{}`); g2.Token <= g.Token {
-		t.Fatalf("next token %d not above %d", g2.Token, g.Token)
+	if g2 := f.acquire("job", `{}`); g2.Token <= g.Token || g2.LeaseKey == g.LeaseKey {
+		t.Fatalf("next tenure: token %d (want above %d), lease key %q (want a new one)", g2.Token, g.Token, g2.LeaseKey)
 	}
 	if v := f.metric(`tenure_releases_total{reason="client"}`); v != 1 {
 		t.Fatalf("releases by client = %v, want 1", v)
@@ -84,7 +93,7 @@ func TestKeepaliveTimeout(t *testing.T) {
 	f := newFixture(t, "")
 	g := f.acquire("quiet", `{"ttl":"200ms"}`)
 	f.eventually("the agent to release the silent client's lease", func() bool { return len(f.leases()) == 0 })
-	if code, b := f.do("POST", "/v1/leases/quiet/keepalive", `{"token":`+g.TokenStr+`}`); code != http.StatusGone {
+	if code, b := f.doKey("POST", "/v1/leases/quiet/keepalive", `{"token":"`+g.TokenStr+`"}`, g.LeaseKey); code != http.StatusGone {
 		t.Fatalf("late keepalive: %d %s, want 410", code, b)
 	}
 	if v := f.metric(`tenure_releases_total{reason="keepalive_timeout"}`); v != 1 {
@@ -100,7 +109,7 @@ func TestKeepaliveKeepsLease(t *testing.T) {
 	start := time.Now()
 	for time.Since(start) < time.Second {
 		sent := time.Now()
-		code, b := f.do("POST", "/v1/leases/busy/keepalive", `{"token":`+g.TokenStr+`}`)
+		code, b := f.doKey("POST", "/v1/leases/busy/keepalive", `{"token":"`+g.TokenStr+`"}`, g.LeaseKey)
 		if code != 200 {
 			t.Fatalf("keepalive after %v: %d %s", time.Since(start), code, b)
 		}
@@ -116,13 +125,21 @@ func TestKeepaliveKeepsLease(t *testing.T) {
 }
 
 // TestWaitForRelease checks that a waiting acquire gets the lease when
-// the holder releases it, with a higher token.
+// the holder releases it, with a higher token, and that the wait does not
+// eat into the waiter's deadline: deadline_ms counts from the receipt of
+// its request (R16), so the send time plus deadline_ms still leaves about
+// a TTL after the answer.
 func TestWaitForRelease(t *testing.T) {
 	f := newFixture(t, "")
 	g := f.acquire("queue", `{}`)
-	got := make(chan Grant, 1)
+	type answer struct {
+		g        Grant
+		sent, at time.Time
+	}
+	got := make(chan answer, 1)
 	go func() {
 		req, _ := http.NewRequest("POST", f.srv.URL+"/v1/leases/queue", strings.NewReader(`{"wait":"20s"}`))
+		sent := time.Now()
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			close(got)
@@ -134,32 +151,45 @@ func TestWaitForRelease(t *testing.T) {
 			close(got)
 			return
 		}
-		got <- g2
+		got <- answer{g2, sent, time.Now()}
 	}()
 	f.eventually("the waiter to queue", func() bool { return f.node.Stats().Pending == 1 })
-	if code, b := f.do("DELETE", "/v1/leases/queue?token="+g.TokenStr, ""); code != 204 {
+	// The waiter waits for longer than a TTL (keepalives keep the holder).
+	for range 3 {
+		if code, b := f.doKey("POST", "/v1/leases/queue/keepalive", `{"token":"`+g.TokenStr+`"}`, g.LeaseKey); code != 200 {
+			t.Fatalf("keepalive: %d %s", code, b)
+		}
+		time.Sleep(testTTL / 2) // the holder's work between keepalives, not a wait for a condition
+	}
+	if code, b := f.doKey("DELETE", "/v1/leases/queue?token="+g.TokenStr, "", g.LeaseKey); code != 204 {
 		t.Fatalf("release: %d %s", code, b)
 	}
-	g2, ok := <-got
-	if !ok || g2.Token <= g.Token {
-		t.Fatalf("waiter got %+v (ok %v), want a token above %d", g2, ok, g.Token)
+	a, ok := <-got
+	if !ok || a.g.Token <= g.Token {
+		t.Fatalf("waiter got %+v (ok %v), want a token above %d", a.g, ok, g.Token)
+	}
+	waited := a.at.Sub(a.sent)
+	if left := a.sent.Add(time.Duration(a.g.DeadlineMS) * time.Millisecond).Sub(a.at); waited < testTTL || left < testTTL/2 {
+		t.Fatalf("after waiting %v the waiter's own deadline is %v away; want at least half the TTL %v", waited, left, testTTL)
 	}
 }
 
-// TestHoldStream checks hold mode: events while the tenure lasts, release
-// when the client hangs up, and "released" when another request releases
-// it.
+// TestHoldStream checks hold mode: events while the tenure lasts, the
+// lease freed after a hang-up only once the last deadline the stream told
+// has passed (R15, R16), and "released" when the holder's DELETE ends it.
 func TestHoldStream(t *testing.T) {
-	f := newFixture(t, "")
+	const drift = 0.05 // large, so that a deadline that is not scaled shows
+	f := newFixtureWith(t, "", node.Config{DataDir: t.TempDir(), MaxDrift: drift})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	open := func(ctx context.Context) (*http.Response, *bufio.Scanner) {
-		req, _ := http.NewRequestWithContext(ctx, "POST", f.srv.URL+"/v1/leases/stream", strings.NewReader(`{"ttl":"200ms","hold":true}`))
+	open := func(ctx context.Context) (*http.Response, *bufio.Scanner, time.Time) {
+		req, _ := http.NewRequestWithContext(ctx, "POST", f.srv.URL+"/v1/leases/stream", strings.NewReader(`{"ttl":"300ms","hold":true}`))
+		sent := time.Now()
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("hold acquire: %v %v", err, resp)
 		}
-		return resp, bufio.NewScanner(resp.Body)
+		return resp, bufio.NewScanner(resp.Body), sent
 	}
 	next := func(sc *bufio.Scanner) Grant {
 		t.Helper()
@@ -170,36 +200,56 @@ func TestHoldStream(t *testing.T) {
 		mustJSON(t, sc.Bytes(), &g)
 		return g
 	}
-	resp, sc := open(ctx)
+	resp, sc, sent := open(ctx)
 	g := next(sc)
-	if g.Event != "acquired" || g.Token == 0 || g.DeadlineMS <= 0 {
+	if g.Event != "acquired" || g.Token == 0 || g.DeadlineMS <= 0 || len(g.LeaseKey) != 2*leaseKeyBytes {
 		t.Fatalf("first event %+v", g)
 	}
-	// Renewals are reported for longer than a TTL.
+	h := f.held("stream")
+	// Renewals are reported for longer than a TTL; each deadline counts
+	// from the stream's request.
+	told := g.DeadlineMS
 	for range 6 {
-		if e := next(sc); e.Event != "renewed" || e.Token != g.Token || e.DeadlineMS <= 0 {
-			t.Fatalf("event %+v, want renewed", e)
+		e := next(sc)
+		if e.Event != "renewed" || e.Token != g.Token || e.DeadlineMS <= 0 || e.LeaseKey != "" {
+			t.Fatalf("event %+v, want renewed without the lease key", e)
 		}
+		told = max(told, e.DeadlineMS)
 	}
-	if ls := f.leases(); len(ls) != 1 || ls[0].Mode != "hold" {
+	if ls := f.leases(); len(ls) != 1 || ls[0].Mode != "hold" || ls[0].LeaseKey != "" {
 		t.Fatalf("leases: %+v", ls)
 	}
 	// Keepalive is refused: the stream keeps this lease.
-	if code, _ := f.do("POST", "/v1/leases/stream/keepalive", `{"token":`+g.TokenStr+`}`); code != 409 {
+	if code, _ := f.doKey("POST", "/v1/leases/stream/keepalive", `{"token":"`+g.TokenStr+`"}`, g.LeaseKey); code != 409 {
 		t.Fatalf("keepalive of a hold lease: %d, want 409", code)
 	}
+	// The client hangs up. Its deadline, for a clock running 1-ε slow, is
+	// the send time plus the largest deadline_ms read, stretched by 1/(1-ε):
+	// the lease must outlive it.
 	cancel()
 	resp.Body.Close()
-	f.eventually("the hang-up to release the lease", func() bool { return len(f.leases()) == 0 })
+	mine := sent.Add(time.Duration(float64(told) / (1 - drift) * float64(time.Millisecond)))
+	select {
+	case <-h.lease.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the lease of the hung-up stream was never freed")
+	}
+	if ended := time.Now(); ended.Before(mine) {
+		t.Fatalf("the hang-up freed the lease %v before the client's own deadline", mine.Sub(ended))
+	}
+	f.eventually("the agent to forget the stream's lease", func() bool { return len(f.leases()) == 0 })
 	if v := f.metric(`tenure_releases_total{reason="disconnect"}`); v != 1 {
 		t.Fatalf("disconnect releases = %v, want 1", v)
 	}
 
-	// A DELETE ends the stream with "released".
-	resp, sc = open(context.Background())
+	// The holder's DELETE ends the stream with "released".
+	resp, sc, _ = open(context.Background())
 	defer resp.Body.Close()
 	g = next(sc)
-	if code, b := f.do("DELETE", "/v1/leases/stream?token="+g.TokenStr, ""); code != 204 {
+	if code, b := f.do("DELETE", "/v1/leases/stream?token="+g.TokenStr, ""); code != 403 {
+		t.Fatalf("release without the lease key: %d %s, want 403", code, b)
+	}
+	if code, b := f.doKey("DELETE", "/v1/leases/stream?token="+g.TokenStr, "", g.LeaseKey); code != 204 {
 		t.Fatalf("release: %d %s", code, b)
 	}
 	for {
@@ -207,7 +257,7 @@ func TestHoldStream(t *testing.T) {
 		if e.Event == "renewed" {
 			continue
 		}
-		if e.Event != "released" || e.Token != g.Token {
+		if e.Event != "released" || e.Token != g.Token || e.DeadlineMS != 0 {
 			t.Fatalf("last event %+v, want released", e)
 		}
 		break
@@ -217,28 +267,78 @@ func TestHoldStream(t *testing.T) {
 	}
 }
 
-// TestCloseReleases checks that Close releases every lease held through
-// the agent, ends waiting acquires, and turns /healthz to 503.
-func TestCloseReleases(t *testing.T) {
+// TestCloseAbandons checks that Close frees no lease a client holds
+// (R15): the tenures stay held, keepalive and DELETE answer 503, a hold
+// stream ends with "stopping" repeating its last deadline, acquires are
+// refused and /healthz turns to 503. node.Leave (the fixture's cleanup)
+// then abandons them.
+func TestCloseAbandons(t *testing.T) {
 	f := newFixture(t, "")
-	f.acquire("one", `{}`)
-	f.acquire("two", `{"ttl":"3s"}`)
+	one := f.acquire("one", `{"ttl":"5s"}`)
+	f.acquire("two", `{"ttl":"5s"}`)
+	req, _ := http.NewRequest("POST", f.srv.URL+"/v1/leases/three", strings.NewReader(`{"ttl":"5s","hold":true}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("hold acquire: %v %v", err, resp)
+	}
+	defer resp.Body.Close()
+	events := make(chan Grant, 64)
+	go func() {
+		defer close(events)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			var g Grant
+			if json.Unmarshal(sc.Bytes(), &g) == nil {
+				events <- g
+			}
+		}
+	}()
+	first, ok := <-events
+	if !ok || first.Event != "acquired" {
+		t.Fatalf("first event %+v", first)
+	}
+
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := f.agent.Close(ctx); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if ls := f.leases(); len(ls) != 0 || f.node.Stats().Held != 0 {
-		t.Fatalf("after Close: leases %+v, node holds %d", ls, f.node.Stats().Held)
+	last, stop := first, Grant{}
+	for e := range events {
+		if e.Event == "stopping" {
+			stop = e
+			continue
+		}
+		if stop.Event != "" {
+			t.Fatalf("event %+v after stopping", e)
+		}
+		last = e
+	}
+	if stop.Event != "stopping" || stop.DeadlineMS != last.DeadlineMS || stop.DeadlineMS <= 0 {
+		t.Fatalf("the stream ended with %+v after %+v; want stopping with the last deadline_ms", stop, last)
+	}
+	if ls := f.leases(); len(ls) != 3 || f.node.Stats().Held != 3 {
+		t.Fatalf("after Close: leases %+v, node holds %d; want all three still held", ls, f.node.Stats().Held)
+	}
+	if code, b := f.doKey("POST", "/v1/leases/one/keepalive", `{"token":"`+one.TokenStr+`"}`, one.LeaseKey); code != 503 || !strings.Contains(string(b), "stopping") {
+		t.Fatalf("keepalive after Close: %d %s, want 503", code, b)
+	}
+	if code, b := f.doKey("DELETE", "/v1/leases/one?token="+one.TokenStr, "", one.LeaseKey); code != 503 {
+		t.Fatalf("DELETE after Close: %d %s, want 503", code, b)
 	}
 	if code, _ := f.do("GET", "/healthz", ""); code != 503 {
 		t.Fatalf("/healthz after Close: %d, want 503", code)
 	}
-	if code, _ := f.do("POST", "/v1/leases/three", `{}`); code != 503 {
+	if code, _ := f.do("POST", "/v1/leases/four", `{}`); code != 503 {
 		t.Fatalf("acquire after Close: %d, want 503", code)
 	}
-	if v := f.metric(`tenure_releases_total{reason="shutdown"}`); v != 2 {
-		t.Fatalf("shutdown releases = %v, want 2", v)
+	if f.node.Stats().Held != 3 {
+		t.Fatalf("the node holds %d tenures after the refused calls, want 3", f.node.Stats().Held)
+	}
+	for _, r := range []string{reasonClient, reasonShutdown, reasonKeepalive, reasonHangup} {
+		if v := f.metric(`tenure_releases_total{reason="` + r + `"}`); v != 0 {
+			t.Fatalf("releases with reason %s = %v, want 0", r, v)
+		}
 	}
 }
 

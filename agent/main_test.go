@@ -52,9 +52,17 @@ func testLogger() *slog.Logger {
 // an agent over it that requires token if it is not empty.
 func newFixture(t *testing.T, token string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, token, node.Config{DataDir: t.TempDir()})
+}
+
+// newFixtureWith is newFixture with the node's DataDir and MaxDrift taken
+// from nc (the rest is the fixture's). A fresh DataDir starts a new
+// cluster, without quarantine; no DataDir is a crashed start.
+func newFixtureWith(t *testing.T, token string, nc node.Config) *fixture {
+	t.Helper()
 	n, err := node.New(node.Config{
-		Name: "a", BindAddr: "127.0.0.1", Voters: []string{"a"}, DataDir: t.TempDir(),
-		DefaultTTL: testTTL, MaxTTL: testMaxTTL, Logger: testLogger(),
+		Name: "a", BindAddr: "127.0.0.1", Voters: []string{"a"}, DataDir: nc.DataDir, MaxDrift: nc.MaxDrift,
+		NewCluster: nc.DataDir != "", DefaultTTL: testTTL, MaxTTL: testMaxTTL, Logger: testLogger(),
 	})
 	if err != nil {
 		t.Fatalf("node.New: %v", err)
@@ -83,12 +91,22 @@ func newFixture(t *testing.T, token string) *fixture {
 // do sends one request and returns the status and the body.
 func (f *fixture) do(method, path, body string) (int, []byte) {
 	f.t.Helper()
+	return f.doKey(method, path, body, "")
+}
+
+// doKey is do with the lease key in the Tenure-Lease-Key header, if key is
+// not empty.
+func (f *fixture) doKey(method, path, body, key string) (int, []byte) {
+	f.t.Helper()
 	req, err := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		f.t.Fatalf("request %s %s: %v", method, path, err)
 	}
 	if f.token != "" {
 		req.Header.Set("Authorization", "Bearer "+f.token)
+	}
+	if key != "" {
+		req.Header.Set(LeaseKeyHeader, key)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -107,13 +125,37 @@ func (f *fixture) do(method, path, body string) (int, []byte) {
 // acquire takes name with body and fails the test unless it is granted.
 func (f *fixture) acquire(name, body string) Grant {
 	f.t.Helper()
+	g, _ := f.acquireSent(name, body)
+	return g
+}
+
+// acquireSent is acquire that also returns the instant the request was
+// sent: the client's deadline is that plus the grant's DeadlineMS.
+func (f *fixture) acquireSent(name, body string) (Grant, time.Time) {
+	f.t.Helper()
+	sent := time.Now()
 	code, b := f.do("POST", "/v1/leases/"+name, body)
 	if code != http.StatusOK {
 		f.t.Fatalf("acquire %s: %d %s", name, code, b)
 	}
 	var g Grant
 	mustJSON(f.t, b, &g)
-	return g
+	if len(g.LeaseKey) != 2*leaseKeyBytes {
+		f.t.Fatalf("acquire %s: lease_key %q is not %d hex digits", name, g.LeaseKey, 2*leaseKeyBytes)
+	}
+	return g, sent
+}
+
+// held returns the agent's record of the tenure of name.
+func (f *fixture) held(name string) *held {
+	f.t.Helper()
+	f.agent.mu.Lock()
+	defer f.agent.mu.Unlock()
+	h := f.agent.leases[name]
+	if h == nil {
+		f.t.Fatalf("the agent holds no tenure of %q", name)
+	}
+	return h
 }
 
 // eventually polls cond until it holds or a generous deadline passes.

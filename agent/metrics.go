@@ -32,7 +32,7 @@ func newMetrics(a *Agent) (*metrics, error) {
 		}, []string{"outcome"}),
 		releases: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tenure_releases_total",
-			Help: "Tenures held through the agent that ended by release, by reason: client (DELETE), keepalive_timeout, disconnect (hold stream closed), shutdown.",
+			Help: "Tenures held through the agent that ended by release, by reason: client (DELETE by the holder), keepalive_timeout (freed at the keepalive expiry), disconnect (a hold stream ended; freed after the last deadline it told), shutdown (a grant made as the agent closed, told to nobody; or a hold stream's lease freed after its last deadline when the node did not leave first).",
 		}, []string{"reason"}),
 		losses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tenure_losses_total",
@@ -40,7 +40,7 @@ func newMetrics(a *Agent) (*metrics, error) {
 		}, []string{"reason"}),
 		keepalives: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tenure_keepalives_total",
-			Help: "Keepalive requests, by outcome: ok, gone (tenure over), mismatch, bad_request.",
+			Help: "Keepalive requests, by outcome: ok, gone (tenure over, or received after the keepalive expiry), mismatch (unknown token, or a hold-mode lease), forbidden (lease key missing or wrong), stopping (the agent is closing), bad_request.",
 		}, []string{"outcome"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tenure_http_requests_total",
@@ -81,7 +81,7 @@ var (
 	descPktRecv   = prometheus.NewDesc("tenure_datagrams_received_total", "Protocol datagrams received.", nil, nil)
 	descBytesSent = prometheus.NewDesc("tenure_bytes_sent_total", "Bytes of protocol datagrams sent.", nil, nil)
 	descBytesRecv = prometheus.NewDesc("tenure_bytes_received_total", "Bytes of protocol datagrams received.", nil, nil)
-	descDropped   = prometheus.NewDesc("tenure_datagrams_dropped_total", "Protocol datagrams or messages dropped, by reason: queue_full (received, owner behind), malformed (refused by the decoder), unroutable (to a node gossip does not know), send_error (the transport refused).", []string{"reason"}, nil)
+	descDropped   = prometheus.NewDesc("tenure_datagrams_dropped_total", "Protocol datagrams or messages dropped, by reason: queue_full (received, owner behind), malformed (refused by the decoder), unroutable (to a node gossip does not know), send_error (the transport refused), identity_mismatch (from a node of another cluster ID or voter list, R17).", []string{"reason"}, nil)
 	descMsgSent   = prometheus.NewDesc("tenure_messages_sent_total", "Protocol messages sent, by type (several share a datagram).", []string{"type"}, nil)
 	descMsgRecv   = prometheus.NewDesc("tenure_messages_received_total", "Protocol messages received, by type.", []string{"type"}, nil)
 	descRounds    = prometheus.NewDesc("tenure_rounds_total", "Protocol rounds started, by kind: acquire or renew.", []string{"kind"}, nil)
@@ -130,6 +130,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descDropped, s.DroppedMalformed, "malformed")
 	counter(descDropped, s.DroppedUnroutable, "unroutable")
 	counter(descDropped, s.SendErrors, "send_error")
+	counter(descDropped, s.MismatchedDatagrams, "identity_mismatch")
 	p := s.Protocol
 	for t := 1; t < protocol.NumMsgTypes; t++ {
 		name := protocol.MsgType(t).String()

@@ -25,7 +25,7 @@ func TestSlots(t *testing.T) {
 	}
 	// Release slot a (its name, URL-encoded) and take a slot again.
 	esc := strings.ReplaceAll(a.Name, "#", "%23")
-	if code, body := f.do("DELETE", "/v1/leases/"+esc+"?token="+a.TokenStr, ""); code != http.StatusNoContent {
+	if code, body := f.doKey("DELETE", "/v1/leases/"+esc+"?token="+a.TokenStr, "", a.LeaseKey); code != http.StatusNoContent {
 		t.Fatalf("release of slot %s: %d %s", a.Name, code, body)
 	}
 	c := f.acquire("pool", `{"ttl":"5s","slots":2,"wait":"5s"}`)
@@ -84,7 +84,7 @@ func TestWatch(t *testing.T) {
 	if h.Vacant || h.Node != "a" || h.Token != g.Token || h.Value != "me" || !h.Hint {
 		t.Fatalf("new tenure reported as %+v, want node a token %d", h, g.Token)
 	}
-	if code, body := f.do("DELETE", "/v1/leases/w?token="+g.TokenStr, ""); code != http.StatusNoContent {
+	if code, body := f.doKey("DELETE", "/v1/leases/w?token="+g.TokenStr, "", g.LeaseKey); code != http.StatusNoContent {
 		t.Fatalf("release: %d %s", code, body)
 	}
 	for {

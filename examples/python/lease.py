@@ -4,12 +4,21 @@ working, and release it. Standard library only.
 
     python3 lease.py --agent http://127.0.0.1:7947 --ttl 5s --hold-for 12 my-job
 
-The rule that keeps this safe: compute your own deadline from the moment you
-SENT each request (acquire or keepalive) plus the deadline_ms in the answer.
-That instant is never later than the agent's own deadline. If the agent stops
-answering, stop working at that deadline: you no longer hold the lease.
-Pass the fencing token to every resource you write, so that it can refuse a
-stale holder.
+What a client of the agent must do:
+
+- Deadline: read your clock just before you SEND each request (acquire or
+  keepalive); your deadline is that instant plus the answer's deadline_ms,
+  the latest over all answers. The agent counts deadline_ms from when it
+  received the request and scales it for clock drift, so your deadline ends
+  before the agent's in real time even on another host. If the agent stops
+  answering (or says it is stopping), stop working at that deadline: you no
+  longer hold the lease.
+- Lease key: the acquire answer's lease_key is your proof of holding this
+  tenure. Send it with every keepalive and release (header
+  Tenure-Lease-Key); the token alone is public and proves nothing.
+- Tokens are strings ("7714385923475603457"): they exceed 2**53, where JSON
+  numbers lose precision. Pass the token to every resource you write, so
+  that it can refuse a stale holder.
 
 Exit status: 0 done, 3 lease lost, 4 lease held by another, 1 other error.
 """
@@ -59,18 +68,26 @@ class Lease:
             raise LeaseHeld(answer.get("error", "held"), answer.get("holder"))
         if status != 200:
             raise RuntimeError("acquire: %d %s" % (status, answer.get("error")))
-        # token_str, not token: the token exceeds 2**53, where numbers in
+        # The token is a decimal string: it exceeds 2**53, where numbers in
         # many JSON libraries (JavaScript's) lose precision.
-        self.token = answer["token_str"]
+        self.token = str(answer["token"])
+        self.key = answer["lease_key"]
         self.ttl = _seconds(answer["ttl"])
         self._extend(sent, answer)
+        if self.remaining() < self.ttl / 2:
+            # The answer was slow to come (a long wait, a slow network):
+            # renew once, so that work starts with a fresh deadline, as
+            # `tenure lock` does.
+            self.keepalive()
 
-    def _call(self, method, path, body=None, timeout=None):
+    def _call(self, method, path, body=None, timeout=None, key=None):
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.agent + path, data=data, method=method)
         req.add_header("Content-Type", "application/json")
         if self.bearer:
             req.add_header("Authorization", "Bearer " + self.bearer)
+        if key:
+            req.add_header("Tenure-Lease-Key", key)
         try:
             with urllib.request.urlopen(req, timeout=timeout or self.timeout) as resp:
                 raw = resp.read()
@@ -83,7 +100,8 @@ class Lease:
                 return e.code, {"error": raw.decode(errors="replace")}
 
     def _extend(self, sent, answer):
-        # Conservative: the agent measured deadline_ms after we sent.
+        # Conservative: the agent counted deadline_ms from when it received
+        # the request, after we sent it, and scaled it for clock drift.
         self.deadline = max(self.deadline, sent + answer["deadline_ms"] / 1000.0)
 
     def remaining(self):
@@ -99,24 +117,27 @@ class Lease:
         sent = time.monotonic()
         try:
             status, answer = self._call("POST", self.path + "/keepalive", {"token": self.token},
-                                        timeout=max(self.remaining(), 0.01))
+                                        timeout=max(self.remaining(), 0.01), key=self.key)
         except OSError as e:  # agent unreachable: keep the old deadline
             if self.remaining() <= 0:
                 raise LeaseLost("agent unreachable until the deadline: %s" % e)
             return False
-        if status in (409, 410):
+        if status in (403, 409, 410):
             self.deadline = 0.0
             raise LeaseLost(answer.get("error", "tenure over"))
         if status == 200:
             self._extend(sent, answer)
             return True
+        # 503 (the agent is stopping) and the like: keep the old deadline.
+        if self.remaining() <= 0:
+            raise LeaseLost("no renewal before the deadline: %s" % answer.get("error"))
         return False
 
     def release(self):
         """Give the lease back (best effort: otherwise it expires)."""
         self.deadline = 0.0
         try:
-            status, _ = self._call("DELETE", self.path + "?token=" + self.token)
+            status, _ = self._call("DELETE", self.path + "?token=" + self.token, key=self.key)
             return status == 204
         except OSError:
             return False
@@ -164,8 +185,11 @@ def main():
         lease = Lease(args.agent, args.name, ttl=args.ttl, wait=args.wait, token=bearer)
     except LeaseHeld as e:
         h = e.holder or {}
-        print("held by %s (token %s, a hint)" % (h.get("node", "?"), h.get("token_str", "?")), file=sys.stderr)
+        print("held by %s (token %s, a hint)" % (h.get("node", "?"), h.get("token", "?")), file=sys.stderr)
         return 4
+    except LeaseLost as e:
+        print("LOST lease %s before starting: %s" % (args.name, e), file=sys.stderr)
+        return 3
     except (OSError, RuntimeError) as e:
         print("cannot acquire: %s" % e, file=sys.stderr)
         return 1
