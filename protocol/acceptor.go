@@ -119,8 +119,8 @@ func (m *Machine) acceptorGate(now Time, from, name string, b Ballot, attempt ui
 	if m.selfIdx < 0 || m.Quarantined(now) || checkName(name) != nil {
 		return false
 	}
-	if m.verify != nil {
-		return false // a clean start not yet proven fresh (R18)
+	if m.verify != nil && !m.amnesic {
+		return false // a fresh or clean start not yet proven the newest copy (R18)
 	}
 	// R12: a higher era is persisted before it is answered or used; it goes
 	// out in this Output's PersistEra, ahead of its messages.

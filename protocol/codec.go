@@ -184,11 +184,12 @@ func encodeFields(enc *msgpack.Encoder, m Message) error {
 		errs[1] = enc.EncodeUint(m.Boot)
 		errs[2] = enc.EncodeUint(m.Nonce)
 	case *HelloReply:
-		errs[0] = enc.EncodeArrayLen(4)
+		errs[0] = enc.EncodeArrayLen(5)
 		errs[1] = enc.EncodeUint(m.Boot)
 		errs[2] = enc.EncodeUint(m.Nonce)
 		errs[3] = enc.EncodeBool(m.Stale)
 		errs[4] = enc.EncodeUint(m.Seen)
+		errs[5] = enc.EncodeUint32(m.Era)
 	default:
 		return fmt.Errorf("protocol: cannot encode %T", m)
 	}
@@ -420,7 +421,7 @@ var fieldCount = [typeEnd]int{
 	TypeQueryReply: 2 + leaseInfoFields,
 	TypeVacant:     1,
 	TypeHello:      2,
-	TypeHelloReply: 4,
+	TypeHelloReply: 5,
 }
 
 func (d *Decoder) decodeOne(t MsgType, from string) (Message, error) {
@@ -504,6 +505,7 @@ func (d *Decoder) decodeOne(t MsgType, from string) (Message, error) {
 		p.Nonce, errs[1] = d.u64()
 		p.Stale, errs[2] = d.dec.DecodeBool()
 		p.Seen, errs[3] = d.u64()
+		p.Era, errs[4] = d.u32()
 		m = p
 	}
 	// The first error is the cause; later ones follow from it.

@@ -59,7 +59,8 @@ type Event struct {
 }
 
 // Output is what one or more inputs produced. The driver must handle it in
-// this order: persist PersistEra and PersistBounds (fsync) if set, then send
+// this order: persist PersistEra, PersistBounds and PersistPeers (fsync) if
+// set, then send
 // Messages, then deliver Events. An acceptor's answer may depend on a raised
 // era, so no message of an Output may leave before its era is durable (R12).
 type Output struct {
@@ -68,6 +69,9 @@ type Output struct {
 	// PersistBounds, if not zero, are the new durable bounds (R19); like
 	// the era, they are durable before any message of the Output leaves.
 	PersistBounds Bounds
+	// PersistPeers, if not nil, is the new durable memory of the other
+	// voters' incarnations (R18), persisted like the era.
+	PersistPeers []PeerIncarnation
 	// Messages to send, each to one peer. Messages to this node itself never
 	// appear: the machine handles them internally.
 	Messages []Envelope
@@ -77,5 +81,5 @@ type Output struct {
 
 // Empty reports whether the output carries nothing.
 func (o Output) Empty() bool {
-	return o.PersistEra == 0 && o.PersistBounds.IsZero() && len(o.Messages) == 0 && len(o.Events) == 0
+	return o.PersistEra == 0 && o.PersistBounds.IsZero() && o.PersistPeers == nil && len(o.Messages) == 0 && len(o.Events) == 0
 }

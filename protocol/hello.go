@@ -36,11 +36,14 @@ type Hello struct {
 
 // HelloReply answers a Hello. Stale says the voter had already heard an
 // incarnation of the sender with a higher Boot, or the same Boot and
-// another Nonce. Seen is the highest Boot it had heard.
+// another Nonce. Seen is the highest Boot it had heard. Era is the
+// replier's era floor: a start that may have forgotten promises raises its
+// own floor past it (R12), since its own copy of the floor may be stale.
 type HelloReply struct {
 	Boot, Nonce uint64
 	Stale       bool
 	Seen        uint64
+	Era         uint32
 }
 
 // Type implements Message.
@@ -70,6 +73,7 @@ type PeerIncarnation struct {
 // confirm that it is the newest incarnation.
 type verifier struct {
 	pending []string // voters that have not answered yet
+	fresh   bool     // a StartFresh: a peer past era 1 proves it stale
 	// keep is the end of a quarantine the start owed anyway (a clean stop
 	// inside a crashed start's quarantine, R9); zero if none.
 	keep Time
@@ -85,7 +89,11 @@ func (v *verifier) fire(m *Machine, now Time) {
 		return
 	}
 	if now >= m.quarantineUntil {
-		m.staleStart(now)
+		if m.amnesic {
+			m.verify = nil // a crashed start sat out its quarantine anyway
+		} else {
+			m.staleStart(now) // unverified: it may be a stale copy
+		}
 		return
 	}
 	for _, p := range v.pending {
@@ -94,9 +102,12 @@ func (v *verifier) fire(m *Machine, now Time) {
 	m.schedule(v, min(now.Add(m.cfg.RetryInterval*4), m.quarantineUntil))
 }
 
-// startVerify begins the check of a start that would skip the quarantine.
-// It holds the acceptor closed for at most a crashed start's quarantine.
-func (m *Machine) startVerify(now Time) {
+// startVerify begins the check of a start: one that would skip the
+// quarantine (fresh, clean) is held closed until every other voter
+// confirmed it, for at most a crashed start's quarantine; a crashed start
+// (already quarantined) asks too, to learn its peers' eras and to let them
+// record its new incarnation.
+func (m *Machine) startVerify(now Time, fresh bool) {
 	if m.selfIdx < 0 || m.boot == 0 {
 		return
 	}
@@ -110,7 +121,7 @@ func (m *Machine) startVerify(now Time) {
 		m.announce(pending)
 		return
 	}
-	v := &verifier{pending: pending}
+	v := &verifier{pending: pending, fresh: fresh}
 	if m.quarantine {
 		v.keep = m.quarantineUntil
 	}
@@ -121,8 +132,7 @@ func (m *Machine) startVerify(now Time) {
 }
 
 // announce tells the other voters of this incarnation without waiting for
-// them: a start that sits out the quarantine anyway, or one that trusts
-// its state (weakened).
+// them: a start that trusts its state (weakened) or has no peers.
 func (m *Machine) announce(to []string) {
 	if m.selfIdx < 0 || m.boot == 0 {
 		return
@@ -130,17 +140,6 @@ func (m *Machine) announce(to []string) {
 	for _, p := range to {
 		m.send(p, &Hello{Boot: m.boot, Nonce: m.nonce})
 	}
-}
-
-// announceAll sends Hello to every other voter.
-func (m *Machine) announceAll() {
-	var to []string
-	for i := range m.voters.Len() {
-		if i != m.selfIdx {
-			to = append(to, m.voters.Name(i))
-		}
-	}
-	m.announce(to)
 }
 
 // staleStart turns an unverified start into a crashed one: the era floor
@@ -160,6 +159,21 @@ func (m *Machine) staleStart(now Time) {
 	}
 	m.rejectBelow = m.era
 	m.staleFound = true
+	m.amnesic = true
+	if m.peerEra >= m.rejectBelow {
+		m.raiseFloor(m.peerEra)
+	}
+}
+
+// raiseFloor makes the era floor refuse every ballot of era <= e: a start
+// that may have forgotten promises learned that ballots of era e exist.
+func (m *Machine) raiseFloor(e uint32) {
+	if e == math.MaxUint32 {
+		m.exhaust = true
+		return
+	}
+	m.observeEra(e + 1)
+	m.rejectBelow = max(m.rejectBelow, e+1)
 }
 
 // StaleStart reports whether this start was found stale (or could not be
@@ -182,24 +196,47 @@ func (m *Machine) onHello(from string, h *Hello) {
 	stale := h.Boot < seen.Boot || (h.Boot == seen.Boot && h.Nonce != seen.Nonce && seen.Boot != 0)
 	if stale {
 		m.counters.StaleRefused++
-	} else {
+	} else if seen != (Incarnation{Boot: h.Boot, Nonce: h.Nonce}) {
+		// The memory of peers is durable (a crash must not forget it): the
+		// driver persists it before the reply leaves.
 		m.peers[from] = Incarnation{Boot: h.Boot, Nonce: h.Nonce}
+		m.out.PersistPeers = m.peerList()
 	}
-	m.send(from, &HelloReply{Boot: h.Boot, Nonce: h.Nonce, Stale: stale, Seen: seen.Boot})
+	m.send(from, &HelloReply{Boot: h.Boot, Nonce: h.Nonce, Stale: stale, Seen: seen.Boot, Era: m.era})
 }
 
 // onHelloReply counts a voter's answer to this incarnation's Hello.
 func (m *Machine) onHelloReply(now Time, from string, r *HelloReply) {
+	if r.Boot != m.boot || r.Nonce != m.nonce || m.boot == 0 {
+		return
+	}
+	if _, ok := m.voters.Index(from); !ok {
+		return
+	}
+	// R12: the replier's era floor is at least the era of every ballot it
+	// promised or accepted. A start that may have forgotten promises (a
+	// crash, a stale copy) and is still closed refuses every ballot up to
+	// it: its own floor came from a disk that may be older than the
+	// cluster. Raising the floor while closed costs nothing.
+	if m.amnesic && m.Quarantined(now) && r.Era >= m.rejectBelow {
+		m.raiseFloor(r.Era)
+	}
+	m.observeEra(r.Era)
+	m.peerEra = max(m.peerEra, r.Era)
 	v := m.verify
-	if v == nil || r.Boot != m.boot || r.Nonce != m.nonce {
+	if v == nil {
 		return
 	}
 	i := slices.Index(v.pending, from)
 	if i < 0 {
 		return
 	}
-	if r.Stale {
+	// A fresh start ("a new cluster") that meets a voter past era 1 is not
+	// in a new cluster: a data dir was wiped and the operator said "new"
+	// (R18). It is stale like a restored copy.
+	if r.Stale || (v.fresh && r.Era > 1) {
 		m.staleStart(now)
+		m.raiseFloor(r.Era)
 		return
 	}
 	v.pending = slices.Delete(v.pending, i, i+1)

@@ -50,6 +50,10 @@ type Start struct {
 	// Bounds are the persisted bounds (R19): the quarantine of a crashed
 	// start covers them.
 	Bounds Bounds
+	// Peers are the persisted incarnations this voter heard from the other
+	// voters (Output.PersistPeers), so that even after a crash it can tell
+	// a peer that comes back from a stale copy (R18).
+	Peers []PeerIncarnation
 }
 
 // Machine is the lease protocol for one node: the acceptor for its own votes
@@ -84,6 +88,8 @@ type Machine struct {
 	peers       map[string]Incarnation // newest heard from each voter
 	verify      *verifier              // non-nil until peers confirm this start
 	staleFound  bool                   // the start was found stale
+	amnesic     bool                   // this start may have forgotten promises (crash, stale copy)
+	peerEra     uint32                 // the highest era floor a HelloReply reported
 
 	// Proposer.
 	props   map[string]*lease
@@ -133,6 +139,11 @@ func New(cfg Config, start Start, rnd Rand, now Time) (*Machine, error) {
 		// Two starts with one Boot (copies of one data dir) differ here.
 		m.nonce = uint64(rnd.Int64N(math.MaxInt64))
 	}
+	for _, p := range start.Peers {
+		if _, ok := voters.Index(p.Name); ok {
+			m.peers[p.Name] = p.Incarnation
+		}
+	}
 	// R19: the bounds cover the largest MaxTTL this node ever ran with.
 	m.bounds, _ = start.Bounds.raise(Bounds{})
 	if b, up := m.bounds.raise(Bounds{MaxTTL: cfg.MaxTTL}); up {
@@ -143,7 +154,7 @@ func New(cfg Config, start Start, rnd Rand, now Time) (*Machine, error) {
 	case StartFresh:
 		m.era = max(start.Era, 1)
 		m.out.PersistEra = m.era
-		m.startVerify(now)
+		m.startVerify(now, true)
 	case StartCrashed:
 		if start.Era == math.MaxUint32 {
 			return nil, ErrTokensExhausted
@@ -153,13 +164,14 @@ func New(cfg Config, start Start, rnd Rand, now Time) (*Machine, error) {
 		m.out.PersistEra = m.era
 		m.quarantineUntil = now.Add(m.crashQuarantine())
 		m.quarantine = true
-		m.announceAll()
+		m.amnesic = true
+		m.startVerify(now, false)
 	case StartClean:
 		if start.State == nil {
 			return nil, fmt.Errorf("%w: StartClean without State", ErrConfig)
 		}
 		m.restore(start.State, now)
-		m.startVerify(now)
+		m.startVerify(now, false)
 	default:
 		return nil, fmt.Errorf("%w: Start.Kind %d", ErrConfig, start.Kind)
 	}

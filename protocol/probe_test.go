@@ -46,7 +46,7 @@ var fresh = Start{Kind: StartFresh}
 // ready returns a deep-enough copy of the machine's pending output.
 func (p *probe) ready() Output {
 	o := p.m.Ready()
-	return Output{PersistEra: o.PersistEra, PersistBounds: o.PersistBounds, Messages: slices.Clone(o.Messages), Events: slices.Clone(o.Events)}
+	return Output{PersistEra: o.PersistEra, PersistBounds: o.PersistBounds, PersistPeers: o.PersistPeers, Messages: slices.Clone(o.Messages), Events: slices.Clone(o.Events)}
 }
 
 func (p *probe) step(from string, msg Message) Output {

@@ -239,3 +239,66 @@ func TestR18UnverifiedStartEndsAsCrashed(t *testing.T) {
 	}
 	runExchanges(t, p, []exchange{{from: "x", msg: prepare(era+1, 1, "x"), want: TypePromise}})
 }
+
+// R12, R18: a start that may have forgotten promises (here a crash whose
+// era file is an old copy: era 2) learns from its peers' answers that
+// ballots of era 4 exist, and refuses every ballot up to era 4: otherwise
+// a majority of voters restored from old copies would let a ballot below
+// tokens already granted win once their quarantine ends. Found by the
+// simulator (stale restores of a majority of voters).
+func TestR18CrashedStartRaisesFloorToPeersEra(t *testing.T) {
+	p := newProbe(t, "a", abc, Start{Kind: StartCrashed, Era: 2, Boot: 9}, nil)
+	hs, to := msgs[*Hello](p.ready())
+	if len(hs) != 2 || len(to) != 2 {
+		t.Fatalf("crashed start sent %d Hellos, want 2 (to learn its peers' eras)", len(hs))
+	}
+	out := p.step("b", &HelloReply{Boot: 9, Nonce: hs[0].Nonce, Era: 4})
+	if out.PersistEra != 5 || p.m.Era() != 5 {
+		t.Fatalf("era %d (persist %d) after a peer reported era 4, want 5", p.m.Era(), out.PersistEra)
+	}
+	p.at(p.m.QuarantineUntil())
+	runExchanges(t, p, []exchange{
+		{from: "x", msg: prepare(4, 9, "x"), want: TypeReject, promised: Ballot{Era: 5}},
+		{from: "x", msg: prepare(5, 1, "x"), want: TypePromise},
+	})
+}
+
+// R18: a fresh start ("a new cluster") that meets a voter past era 1 is a
+// wiped data dir, not a new cluster: it becomes a crashed start.
+func TestR18FreshStartInOldClusterIsStale(t *testing.T) {
+	p := newProbe(t, "a", abc, Start{Kind: StartFresh, Boot: 1}, nil)
+	hs, _ := msgs[*Hello](p.ready())
+	if len(hs) != 2 {
+		t.Fatalf("fresh start sent %d Hellos, want 2", len(hs))
+	}
+	p.step("b", &HelloReply{Boot: 1, Nonce: hs[0].Nonce, Era: 3})
+	if !p.m.StaleStart() || !p.m.Quarantined(p.now) || p.m.Era() <= 3 {
+		t.Fatalf("fresh start met era 3: stale=%v quarantined=%v era=%d", p.m.StaleStart(), p.m.Quarantined(p.now), p.m.Era())
+	}
+	// In a real new cluster every voter is at era 1: it opens once all answered.
+	q := newProbe(t, "a", abc, Start{Kind: StartFresh, Boot: 1}, nil)
+	hs, _ = msgs[*Hello](q.ready())
+	q.step("b", &HelloReply{Boot: 1, Nonce: hs[0].Nonce, Era: 1})
+	q.step("c", &HelloReply{Boot: 1, Nonce: hs[0].Nonce, Era: 1})
+	if q.m.StaleStart() || q.m.Quarantined(q.now) {
+		t.Fatal("a fresh start in a new cluster stayed closed")
+	}
+}
+
+// R18: a voter's memory of its peers' incarnations is durable: it goes to
+// the driver with the reply that first shows it, and a crashed restart
+// given it back still recognises a stale copy of a peer.
+func TestR18PeerMemorySurvivesCrash(t *testing.T) {
+	p := newProbe(t, "b", abc, fresh, nil)
+	out := p.step("a", &Hello{Boot: 5, Nonce: 1})
+	if len(out.PersistPeers) != 1 || out.PersistPeers[0] != (PeerIncarnation{Name: "a", Incarnation: Incarnation{Boot: 5, Nonce: 1}}) {
+		t.Fatalf("R18: peer memory to persist %+v", out.PersistPeers)
+	}
+	if out := p.step("a", &Hello{Boot: 5, Nonce: 1}); out.PersistPeers != nil {
+		t.Fatal("R18: a resent Hello asked to persist again")
+	}
+	q := newProbe(t, "b", abc, Start{Kind: StartCrashed, Era: 1, Peers: out.PersistPeers}, nil)
+	if !first[*HelloReply](t, q.step("a", &Hello{Boot: 5, Nonce: 2})).Stale {
+		t.Fatal("R18: after a crash, a second copy of a's boot 5 was not called stale")
+	}
+}

@@ -112,7 +112,7 @@ func (m *Machine) restore(st *State, now Time) {
 		m.quarantineUntil = now.Add(st.QuarantineLeft)
 	}
 	for _, p := range st.Peers {
-		if _, ok := m.voters.Index(p.Name); ok {
+		if _, ok := m.voters.Index(p.Name); ok && p.Boot > m.peers[p.Name].Boot {
 			m.peers[p.Name] = p.Incarnation
 		}
 	}
