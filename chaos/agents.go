@@ -32,6 +32,10 @@ type AgentSpec struct {
 	DataDir string
 	// TTL is the agent's default lease TTL.
 	TTL time.Duration
+	// NewCluster says the (empty) data dir starts a new cluster: set only
+	// on an agent's first start, never on a restart, where an empty dir
+	// means a lost disk and must sit out the quarantine (R18).
+	NewCluster bool
 }
 
 // Launcher turns an AgentSpec into the program and arguments that run the
@@ -42,15 +46,29 @@ type Launcher interface {
 	Command(spec AgentSpec) (program string, args []string)
 }
 
+// Grant is an agent's answer to a granted acquire: what the client needs
+// to keep the tenure alive and to release it.
+type Grant struct {
+	// Token is the tenure's fencing token.
+	Token uint64
+	// Key is the tenure's lease key, the proof of holding it that
+	// keepalive and release must show.
+	Key string
+	// DeadlineMS is the agent's deadline_ms: the client holds the lease
+	// until the instant it sent the request plus DeadlineMS, by its own
+	// clock (R16).
+	DeadlineMS int64
+}
+
 // LeaseAPI is how a client takes leases through its agent. Every method
-// blocks at most until ctx ends. sent is read just before the request leaves;
-// deadline_ms counts from the agent's answer, so sent plus DeadlineMS is
-// never later than the agent's own deadline. Errors that are an answer of
-// the agent satisfy IsDefinite; the others leave the outcome unknown.
+// blocks at most until ctx ends. The client reads its clock just before
+// the request leaves; that instant plus the answer's deadline_ms is its
+// deadline (R16). Errors that are an answer of the agent satisfy
+// IsDefinite; the others leave the outcome unknown.
 type LeaseAPI interface {
-	Acquire(ctx context.Context, name string, ttl, wait time.Duration) (token uint64, deadlineMS int64, err error)
-	KeepAlive(ctx context.Context, name string, token uint64) (deadlineMS int64, err error)
-	Release(ctx context.Context, name string, token uint64) error
+	Acquire(ctx context.Context, name string, ttl, wait time.Duration) (Grant, error)
+	KeepAlive(ctx context.Context, name string, g Grant) (deadlineMS int64, err error)
+	Release(ctx context.Context, name string, g Grant) error
 }
 
 // BinaryLauncher runs `tenure agent` with the flags documented for it.
@@ -77,6 +95,9 @@ func (b BinaryLauncher) Command(s AgentSpec) (string, []string) {
 	}
 	if s.DataDir != "" {
 		args = append(args, "--data-dir", s.DataDir)
+	}
+	if s.NewCluster && agentFlagSupported(b.Binary, "new-cluster") {
+		args = append(args, "--new-cluster")
 	}
 	if agentFlagSupported(b.Binary, "max-ttl") {
 		// Keep the quarantine of a crashed voter (about MaxTTL, R9) short
@@ -112,21 +133,21 @@ func newHTTPLeaseAPI(addr, token string) LeaseAPI {
 	return httpLeaseAPI{c: &agent.Client{BaseURL: "http://" + addr, Token: token, HTTP: &http.Client{Transport: tr}}}
 }
 
-func (h httpLeaseAPI) Acquire(ctx context.Context, name string, ttl, wait time.Duration) (uint64, int64, error) {
+func (h httpLeaseAPI) Acquire(ctx context.Context, name string, ttl, wait time.Duration) (Grant, error) {
 	g, _, err := h.c.Acquire(ctx, name, agent.AcquireRequest{TTL: agent.Duration(ttl), Wait: agent.Duration(wait)})
-	return g.Token, g.DeadlineMS, err
+	return Grant{Token: g.Token, Key: g.LeaseKey, DeadlineMS: g.DeadlineMS}, err
 }
 
-func (h httpLeaseAPI) KeepAlive(ctx context.Context, name string, token uint64) (int64, error) {
-	g, _, err := h.c.Keepalive(ctx, name, token)
-	if err == nil && g.Token != token {
-		return 0, errors.New("chaos: keepalive answered another token " + strconv.FormatUint(g.Token, 10))
+func (h httpLeaseAPI) KeepAlive(ctx context.Context, name string, g Grant) (int64, error) {
+	a, _, err := h.c.Keepalive(ctx, name, g.Token, g.Key)
+	if err == nil && a.Token != g.Token {
+		return 0, errors.New("chaos: keepalive answered another token " + strconv.FormatUint(a.Token, 10))
 	}
-	return g.DeadlineMS, err
+	return a.DeadlineMS, err
 }
 
-func (h httpLeaseAPI) Release(ctx context.Context, name string, token uint64) error {
-	return h.c.Release(ctx, name, token)
+func (h httpLeaseAPI) Release(ctx context.Context, name string, g Grant) error {
+	return h.c.Release(ctx, name, g.Token, g.Key)
 }
 
 // IsDefinite reports whether err is an answer of the agent in the 4xx

@@ -158,8 +158,34 @@ func TestChaos(t *testing.T) {
 		t.Fatalf("no progress: %d tenures, writes %s (seed %d, logs in %s)\nreplay: %s",
 			len(res.Report.Tenures), res.Figures.Get("ops_write"), cfg.Seed, cfg.Dir, cmd)
 	}
+	checkSteps(t, cfg, res, cmd)
 	if !*flagKeep {
 		_ = os.RemoveAll(cfg.Dir)
+	}
+}
+
+// checkSteps fails t unless the scheduled steps ran as meant: a pass
+// guards against an agent stop that frees its clients' leases only if some
+// holder restart hit a live holder with a waiter out (at least half of
+// them, and at least one), and a stale-copy restart that ran must have
+// been quarantined (that is a violation, reported above).
+func checkSteps(t *testing.T, cfg Config, res *Result, cmd string) {
+	t.Helper()
+	if !enabled(cfg, FaultRestartHolder) {
+		return
+	}
+	effective := 0
+	for _, h := range res.HolderRestarts {
+		if h.Effective {
+			effective++
+		}
+	}
+	if n := len(res.HolderRestarts); n == 0 || effective == 0 || 2*effective < n {
+		for _, h := range res.HolderRestarts {
+			t.Logf("holder restart of %s: effective %v, %v left, notes %q", h.Agent, h.Effective, h.Left, h.Notes)
+		}
+		t.Fatalf("%d holder restarts, %d effective: the pass did not test agent restarts under a holder (seed %d, logs in %s)\nreplay: %s",
+			n, effective, cfg.Seed, cfg.Dir, cmd)
 	}
 }
 
@@ -192,7 +218,7 @@ func TestChaosDetectsBrokenFence(t *testing.T) {
 	}
 	// Only the register is broken: the leases themselves must still hold.
 	for _, v := range res.Report.Violations {
-		if v.Check == "overlap" || v.Check == "tokens" {
+		if v.Check == "overlap" || v.Check == "tokens" || v.Check == "quarantine" {
 			t.Errorf("lease violation with only the fence broken: %v", v)
 		}
 	}

@@ -25,6 +25,7 @@ import (
 // process's monotonic clock, as nanoseconds since the run's origin.
 type recorder struct {
 	origin time.Time
+	grants atomic.Int64 // granted acquires recorded so far
 
 	mu  sync.Mutex
 	ops []check.Op
@@ -35,6 +36,9 @@ func (r *recorder) now() int64 { return int64(time.Since(r.origin)) }
 
 // add records op.
 func (r *recorder) add(op check.Op) {
+	if op.Kind == check.Acquire && op.Outcome == check.Ok {
+		r.grants.Add(1)
+	}
 	r.mu.Lock()
 	r.ops = append(r.ops, op)
 	r.mu.Unlock()
@@ -180,63 +184,95 @@ func (cl *client) op(kind check.Kind) check.Op {
 	return check.Op{Client: cl.id, Agent: cl.agent.spec.Name, Kind: kind, Key: cl.key, Start: cl.rec.now()}
 }
 
+// acquire asks the agent for the lease, waiting up to wait for the
+// current holder, and records the operation. On a grant it returns the
+// grant and the client's deadline on the recorder's clock: the instant the
+// request was sent plus deadline_ms (R16).
+func (cl *client) acquire(ctx context.Context, wait time.Duration) (g Grant, deadline int64, ok bool) {
+	o := cl.op(check.Acquire)
+	actx, cancel := context.WithTimeout(ctx, wait+2*time.Second)
+	g, err := cl.agent.api.Acquire(actx, cl.key, cl.ttl, wait)
+	cancel()
+	o.End, o.Outcome, o.Token, o.DeadlineMS, o.Err = cl.rec.now(), agentOutcome(err), g.Token, g.DeadlineMS, errString(err)
+	cl.rec.add(o)
+	if err != nil || g.DeadlineMS <= 0 {
+		return g, 0, false
+	}
+	return g, o.Start + g.DeadlineMS*int64(time.Millisecond), true
+}
+
+// keepAlive renews g through the agent and records the operation; on
+// success it moves *deadline to the later of itself and the instant the
+// keepalive was sent plus the answer's deadline_ms. Sent in time, that
+// extends the tenure; sent late, it starts a new stretch of the same grant
+// (package check, section 3).
+func (cl *client) keepAlive(ctx context.Context, g Grant, deadline *int64) bool {
+	k := cl.op(check.KeepAlive)
+	kctx, cancel := context.WithTimeout(ctx, time.Second)
+	ms, err := cl.agent.api.KeepAlive(kctx, cl.key, g)
+	cancel()
+	k.End, k.Outcome, k.Token, k.DeadlineMS, k.Err = cl.rec.now(), agentOutcome(err), g.Token, ms, errString(err)
+	cl.rec.add(k)
+	if err != nil {
+		return false
+	}
+	*deadline = max(*deadline, k.Start+ms*int64(time.Millisecond))
+	return true
+}
+
+// release gives g back through the agent and records the operation. The
+// client stops acting under g when it sends the release, whatever the
+// answer.
+func (cl *client) release(ctx context.Context, g Grant) {
+	rl := cl.op(check.Release)
+	rctx, cancel := context.WithTimeout(ctx, time.Second)
+	err := cl.agent.api.Release(rctx, cl.key, g)
+	cancel()
+	rl.End, rl.Outcome, rl.Token, rl.Err = cl.rec.now(), agentOutcome(err), g.Token, errString(err)
+	cl.rec.add(rl)
+}
+
+// read reads the key at the register and records the operation.
+func (cl *client) read(ctx context.Context) {
+	r := cl.op(check.Read)
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	v, vt, err := cl.reg.get(rctx, cl.key)
+	cancel()
+	r.End, r.Value, r.Token, r.Err = cl.rec.now(), v, vt, errString(err)
+	r.Outcome = check.Ok
+	if err != nil {
+		r.Outcome, r.Value, r.Token = check.Unknown, "", 0
+	}
+	cl.rec.add(r)
+}
+
 // run loops until ctx ends: acquire, read and write a few times (keeping
 // the lease alive in between), then release or abandon, or stall and write
 // late.
 func (cl *client) run(ctx context.Context) {
-	api := cl.agent.api
-	margin := cl.ttl / 10
+	margin := int64(cl.ttl / 10)
 	for ctx.Err() == nil {
 		// Acquire, waiting up to two TTLs for the current holder.
-		wait := 2 * cl.ttl
-		o := cl.op(check.Acquire)
-		actx, cancel := context.WithTimeout(ctx, wait+2*time.Second)
-		token, ms, err := api.Acquire(actx, cl.key, cl.ttl, wait)
-		cancel()
-		o.End, o.Outcome, o.Token, o.DeadlineMS, o.Err = cl.rec.now(), agentOutcome(err), token, ms, errString(err)
-		cl.rec.add(o)
-		if err != nil || ms <= 0 {
+		g, deadline, ok := cl.acquire(ctx, 2*cl.ttl)
+		if !ok {
 			pause(ctx, time.Duration(50+cl.rng.Intn(200))*time.Millisecond)
 			continue
 		}
-		deadline := o.Start + ms*int64(time.Millisecond)
-		live := func() bool { return cl.rec.now() < deadline-int64(margin) }
-		keepAlive := func() {
-			k := cl.op(check.KeepAlive)
-			kctx, cancel := context.WithTimeout(ctx, time.Second)
-			ms, err := api.KeepAlive(kctx, cl.key, token)
-			cancel()
-			k.End, k.Outcome, k.Token, k.DeadlineMS, k.Err = cl.rec.now(), agentOutcome(err), token, ms, errString(err)
-			cl.rec.add(k)
-			if err == nil {
-				// Sent in time, it extends the tenure; sent late, it
-				// starts a new stretch (see package check, section 3).
-				deadline = max(deadline, k.Start+ms*int64(time.Millisecond))
-			}
-		}
+		live := func() bool { return cl.rec.now() < deadline-margin }
 		if deadline-cl.rec.now() < int64(cl.ttl/2) {
 			// The grant came after a long wait, and the deadline counts
 			// from when the acquire was sent: renew to get a fresh one.
-			keepAlive()
+			cl.keepAlive(ctx, g, &deadline)
 		}
 
 		for round := 1 + cl.rng.Intn(3); round > 0 && live() && ctx.Err() == nil; round-- {
-			r := cl.op(check.Read)
-			rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			v, vt, err := cl.reg.get(rctx, cl.key)
-			cancel()
-			r.End, r.Value, r.Token, r.Err = cl.rec.now(), v, vt, errString(err)
-			r.Outcome = check.Ok
-			if err != nil {
-				r.Outcome, r.Value, r.Token = check.Unknown, "", 0
-			}
-			cl.rec.add(r)
+			cl.read(ctx)
 			if !live() {
 				break
 			}
-			cl.write(ctx, token, false)
+			cl.write(ctx, g.Token, false)
 			if round > 1 && cl.rng.Intn(2) == 0 {
-				keepAlive()
+				cl.keepAlive(ctx, g, &deadline)
 			}
 			pause(ctx, time.Duration(cl.rng.Intn(100))*time.Millisecond)
 		}
@@ -249,15 +285,10 @@ func (cl *client) run(ctx context.Context) {
 			stall := time.Duration(deadline-cl.rec.now()) + cl.ttl + time.Duration(cl.rng.Int63n(int64(2*cl.ttl)))
 			if pause(ctx, stall) {
 				cl.zombies.Add(1)
-				cl.write(ctx, token, true)
+				cl.write(ctx, g.Token, true)
 			}
 		case p < 0.8:
-			rl := cl.op(check.Release)
-			rctx, cancel := context.WithTimeout(ctx, time.Second)
-			err := api.Release(rctx, cl.key, token)
-			cancel()
-			rl.End, rl.Outcome, rl.Token, rl.Err = cl.rec.now(), agentOutcome(err), token, errString(err)
-			cl.rec.add(rl)
+			cl.release(ctx, g)
 		default:
 			// Abandon: stop renewing; the agent drops the lease after a TTL.
 		}

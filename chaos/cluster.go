@@ -47,6 +47,7 @@ type agentNode struct {
 	mu        sync.Mutex
 	proc      *proc
 	ephemeral bool // the current process runs without its data dir
+	started   bool // a process of this agent was started before
 }
 
 // newCluster builds the lab and the specs; it starts nothing. Close it even
@@ -137,21 +138,36 @@ func (c *Cluster) crashRegister() error {
 	return p.kill()
 }
 
-// startAgent starts a's process, with its data dir unless ephemeral.
+// startAgent starts a's process, with its data dir unless ephemeral. Only
+// the agent's first process is told that its empty data dir starts a new
+// cluster; every later start, a wiped dir included, is a restart (R18).
+// The first agent's first process joins nobody: it is the seed the others
+// join (start it first and wait for it, see Run).
 func (c *Cluster) startAgent(a *agentNode, ephemeral bool) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	spec := a.spec
+	spec.NewCluster = !a.started && !ephemeral
+	if !a.started && a == c.agents[0] {
+		// The seed of the gossip cluster joins nobody: with no one up
+		// yet, its join would fail and its first start with it.
+		spec.Join = nil
+	}
 	if ephemeral {
 		spec.DataDir = ""
 	}
 	prog, args := c.cfg.Launcher.Command(spec)
-	p, err := startProc(a.spec.Name, a.host.Command(prog, args...), filepath.Join(c.cfg.Dir, a.spec.Name, "log"))
+	p, err := startProc(a.spec.Name, a.host.Command(prog, args...), a.logPath(c.cfg.Dir))
 	if err != nil {
 		return err
 	}
-	a.mu.Lock()
-	a.proc, a.ephemeral = p, ephemeral
-	a.mu.Unlock()
+	a.proc, a.ephemeral, a.started = p, ephemeral, true
 	return nil
+}
+
+// logPath is the file a's processes append their output to.
+func (a *agentNode) logPath(runDir string) string {
+	return filepath.Join(runDir, a.spec.Name, "log")
 }
 
 // current returns a's process.
@@ -200,6 +216,30 @@ func (c *Cluster) waitHealthy(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("chaos: not healthy in time: %v (see the logs in %s)", waiting, c.cfg.Dir)
+		case <-tick.C:
+		}
+	}
+}
+
+// waitAgent polls the agent's /healthz until it answers 200 or ctx ends.
+func waitAgent(ctx context.Context, addr string) bool {
+	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
+		if err != nil {
+			return false
+		}
+		if resp, err := hc.Do(req); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return true
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return false
 		case <-tick.C:
 		}
 	}

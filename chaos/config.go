@@ -16,13 +16,23 @@ const (
 	FaultPause     = "pause"
 	FaultRestart   = "restart"
 	FaultRegister  = "register-crash"
+	// FaultRestartHolder is a SIGTERM restart of an agent through which a
+	// client holds a lease with at least half a TTL to go, while another
+	// client waits for that lease through another agent (holder.go). The
+	// nemesis runs it every third step.
+	FaultRestartHolder = "restart-holder"
+	// FaultStaleDir restarts a voter from a stale copy of its data dir
+	// (stale.go) and expects the restarted voter to sit out the
+	// quarantine (R18). The nemesis runs it every sixth step.
+	FaultStaleDir = "stale-restart"
 	// FaultZombie counts the clients' deliberate writes after their own
 	// deadline; it is drawn by the clients, not the nemesis.
 	FaultZombie = "client-stall"
 )
 
 // AllFaults lists the nemesis's fault kinds.
-var AllFaults = []string{FaultPartition, FaultOneWay, FaultLoss, FaultKill, FaultKillNoDir, FaultPause, FaultRestart, FaultRegister}
+var AllFaults = []string{FaultPartition, FaultOneWay, FaultLoss, FaultKill, FaultKillNoDir, FaultPause, FaultRestart, FaultRegister,
+	FaultRestartHolder, FaultStaleDir}
 
 // Config configures a Run.
 type Config struct {

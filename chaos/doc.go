@@ -36,7 +36,22 @@
 //     or two agents, restarted with their data dir), kill without data dir
 //     (restarted memory-only, at most one agent at a time), pause (SIGSTOP
 //     for up to 3 TTLs: the GC-pause case), clean restart (SIGTERM), and a
-//     crash of the register itself.
+//     crash of the register itself, drawn at random; and two steps on a
+//     fixed cadence, so that every pass has them. Every third step is a
+//     holder restart (holder.go): a client of the nemesis holds lease "kh"
+//     through one agent with at least half a TTL to go, another waits for
+//     it through another agent, and the first agent gets SIGTERM and is
+//     started again; an agent that frees its clients' leases when it stops
+//     (R15) makes an overlap every time. Every sixth step, from the fifth,
+//     restarts a voter from a stale copy of its data dir (stale.go: copied
+//     after a clean stop or while running, the cluster grants more, the
+//     voter is killed and started on the copy) and requires the voter to
+//     report tenure_quarantined 1 for a second (R18); a voter that does not
+//     is a "quarantine" violation.
+//   - The agents' first start (cluster.go) passes --new-cluster (their
+//     data dirs are empty and the cluster is new); no restart does, a
+//     wiped dir included. The first agent joins nobody and the others join
+//     it, so that every first start succeeds.
 //   - Clients (client.go) run in the test process, one per key per agent,
 //     and loop: acquire, read, write with the token, maybe keep alive and
 //     write again, release or abandon. Now and then a client stalls past
@@ -51,7 +66,11 @@
 // failed and unknown, stale writes rejected, zombie writes, tenures,
 // violations, and availability: the share of one-second windows, per key,
 // in which at least one write was acknowledged, with and without a fault
-// active.
+// active. Then the scheduled steps: holder restarts (how many found a live
+// holder and a waiter at the SIGTERM; TestChaos requires at least one and
+// at least half), the failover (when the waiter was granted after the
+// holder's own end: negative means both held at once), and stale-copy
+// restarts (how many were quarantined).
 //
 // # 4. Network hygiene
 //

@@ -107,12 +107,13 @@ func figures(cfg Config, h *check.History, r *check.Report, faultCounts map[stri
 // availability is the share of one-second windows, per key, in which at
 // least one write was acknowledged, split by whether a fault was active in
 // the window. Windows before the first and after the last fault-free
-// operation count too: the clients ran throughout.
+// operation count too: the clients ran throughout. The holder-restart
+// step's key is left out: only that step writes it.
 func availability(h *check.History) (underFaults, quiet string) {
 	var end int64
 	keySet := map[string]bool{}
 	for _, op := range h.Ops {
-		if !op.Final {
+		if !op.Final && op.Key != HolderKey {
 			end = max(end, op.End)
 			keySet[op.Key] = true
 		}
@@ -130,7 +131,7 @@ func availability(h *check.History) (underFaults, quiet string) {
 		acked[k] = make([]bool, n)
 	}
 	for _, op := range h.Ops {
-		if op.Kind == check.Write && op.Outcome == check.Ok && !op.Final {
+		if op.Kind == check.Write && op.Outcome == check.Ok && !op.Final && op.Key != HolderKey {
 			acked[op.Key][op.End/win] = true
 		}
 	}
@@ -157,4 +158,43 @@ func availability(h *check.History) (underFaults, quiet string) {
 		return fmt.Sprintf("%.3f (%d of %d key-seconds)", float64(ok)/float64(tot), ok, tot)
 	}
 	return ratio(fOK, fTot), ratio(qOK, qTot)
+}
+
+// stepFigures summarises the scheduled steps: holder restarts (how many
+// tested what they are for, and the failover: when the waiter was granted
+// after the holder stopped) and stale-copy restarts (how many were
+// quarantined).
+func stepFigures(res *Result) Figures {
+	effective, granted := 0, 0
+	var lo, hi time.Duration
+	for _, h := range res.HolderRestarts {
+		if h.Effective {
+			effective++
+		}
+		if d, ok := h.Failover(); ok {
+			if granted == 0 || d < lo {
+				lo = d
+			}
+			if granted == 0 || d > hi {
+				hi = d
+			}
+			granted++
+		}
+	}
+	failover := "n/a"
+	if granted > 0 {
+		failover = fmt.Sprintf("waiter granted in %d of %d, %v to %v after the holder's end (negative: both held at once)",
+			granted, len(res.HolderRestarts), lo.Round(time.Millisecond), hi.Round(time.Millisecond))
+	}
+	quarantined := 0
+	for _, s := range res.StaleRestarts {
+		if s.Quarantined {
+			quarantined++
+		}
+	}
+	return Figures{
+		{"holder_restarts", fmt.Sprintf("%d (%d effective: >= TTL/2 left and a waiter out at the SIGTERM)", len(res.HolderRestarts), effective)},
+		{"holder_restart_failover", failover},
+		{"stale_restarts", fmt.Sprintf("%d (%d quarantined)", len(res.StaleRestarts), quarantined)},
+	}
 }

@@ -17,17 +17,54 @@ import (
 // seeded source: a quiet gap, a fault held for a while, the heal.
 type nemesis struct {
 	c     *Cluster
-	rng   *rand.Rand
+	rng   *rand.Rand // used by the nemesis goroutine only
+	rec   *recorder  // the clients' history: the steps with clients record into it
+	reg   *regClient
 	clock func() int64
 	logf  func(string, ...any)
 
-	mu     sync.Mutex
-	faults []check.Fault
-	counts map[string]int
+	mu         sync.Mutex
+	faults     []check.Fault
+	counts     map[string]int
+	nextID     int // the next client id of a step's own clients
+	holderRuns []HolderRestart
+	staleRuns  []StaleRestart
+	violations []check.Violation // what the steps themselves found wrong
 }
 
-func newNemesis(c *Cluster, seed int64, clock func() int64) *nemesis {
-	return &nemesis{c: c, rng: rand.New(rand.NewSource(seed)), clock: clock, logf: c.cfg.Logf, counts: make(map[string]int)}
+// newNemesis makes the nemesis; the clients its steps run get ids from
+// firstID on.
+func newNemesis(c *Cluster, seed int64, rec *recorder, firstID int) *nemesis {
+	return &nemesis{c: c, rng: rand.New(rand.NewSource(seed)), rec: rec, reg: newRegClient(c.registerAddr()),
+		clock: rec.now, logf: c.cfg.Logf, counts: make(map[string]int), nextID: firstID}
+}
+
+// scheduled are the kinds the nemesis runs on a fixed cadence rather than
+// by draw, so that every pass has them: the holder restart every third
+// step from the first, the stale-copy restart every sixth from the fifth.
+var scheduled = map[string]func(step int) bool{
+	FaultRestartHolder: func(i int) bool { return i%3 == 0 },
+	FaultStaleDir:      func(i int) bool { return i%6 == 4 },
+}
+
+// pick returns the kind of fault of step i: a scheduled kind if one is due
+// and enabled, else a draw among the enabled kinds that are not scheduled
+// (among all enabled kinds if only scheduled ones are).
+func (n *nemesis) pick(i int) string {
+	var pool []string
+	for _, k := range n.c.cfg.Faults {
+		if due, ok := scheduled[k]; ok {
+			if due(i) {
+				return k
+			}
+			continue
+		}
+		pool = append(pool, k)
+	}
+	if len(pool) == 0 {
+		pool = n.c.cfg.Faults
+	}
+	return pool[n.rng.Intn(len(pool))]
 }
 
 // between draws a duration uniformly from [lo, hi).
@@ -52,13 +89,13 @@ func (n *nemesis) run(ctx context.Context, d time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var errs []error
-	for {
+	for step := 0; ; step++ {
 		if !pause(ctx, n.between(time.Second, 3*time.Second)) {
 			break
 		}
-		kind := n.c.cfg.Faults[n.rng.Intn(len(n.c.cfg.Faults))]
+		kind := n.pick(step)
 		start := n.clock()
-		detail, hold, heal, err := n.apply(kind)
+		detail, hold, heal, err := n.apply(ctx, kind)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", kind, err))
 		}
@@ -89,8 +126,10 @@ func (n *nemesis) record(f check.Fault) {
 }
 
 // apply starts one fault and returns what it hit, how long to hold it, and
-// how to heal it (nil: nothing to undo).
-func (n *nemesis) apply(kind string) (detail string, hold time.Duration, heal func() error, err error) {
+// how to heal it (nil: nothing to undo). The steps with clients of their
+// own (restart-holder, stale-restart) run to their end inside apply; ctx
+// bounds only their waits, so that a step started is finished.
+func (n *nemesis) apply(ctx context.Context, kind string) (detail string, hold time.Duration, heal func() error, err error) {
 	c := n.c
 	ttl := c.cfg.TTL
 	hosts := func(as []*agentNode) []*netns.Host {
@@ -157,6 +196,12 @@ func (n *nemesis) apply(kind string) (detail string, hold time.Duration, heal fu
 		return detail, 0, nil, c.startAgent(a, false)
 	case FaultRegister:
 		return "register", n.between(ttl/10, ttl), c.startRegister, c.crashRegister()
+	case FaultRestartHolder:
+		detail, err = n.restartHolder(context.WithoutCancel(ctx))
+		return detail, 0, nil, err
+	case FaultStaleDir:
+		detail, err = n.staleRestart(context.WithoutCancel(ctx))
+		return detail, 0, nil, err
 	}
 	return "", 0, nil, fmt.Errorf("chaos: unknown fault %q", kind)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,10 @@ type Result struct {
 	Report *check.Report
 	// Figures is the summary.
 	Figures Figures
+	// HolderRestarts and StaleRestarts are the runs of the nemesis's
+	// scheduled steps.
+	HolderRestarts []HolderRestart
+	StaleRestarts  []StaleRestart
 }
 
 // OK reports whether every check passed.
@@ -61,9 +66,20 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if err := c.startRegister(); err != nil {
 		return nil, err
 	}
-	for _, a := range c.agents {
+	// The seed first, then the others, which join it: every first start
+	// succeeds, so each agent's only start with --new-cluster is the one
+	// that made its data dir.
+	for i, a := range c.agents {
 		if err := c.startAgent(a, false); err != nil {
 			return nil, err
+		}
+		if i == 0 {
+			sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			up := waitAgent(sctx, a.spec.HTTP)
+			cancel()
+			if !up {
+				return nil, fmt.Errorf("chaos: the first agent %s did not come up in 30s (log in %s)", a.spec.Name, a.logPath(cfg.Dir))
+			}
 		}
 	}
 	hctx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -95,7 +111,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	// Quiet start, the nemesis, then a quiet end long enough for a
 	// quarantined voter to come back, so the figures show recovery.
 	pause(ctx, 2*time.Second)
-	nem := newNemesis(c, cfg.Seed, rec.now)
+	finalClient := len(c.agents) * cfg.Keys
+	nem := newNemesis(c, cfg.Seed, rec, finalClient+1)
 	nemStart := time.Now()
 	if err := nem.run(ctx, cfg.Duration); err != nil {
 		cfg.Logf("nemesis: %v", err) // a fault that could not be applied is logged, not fatal
@@ -118,10 +135,15 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if err := c.startRegister(); err != nil {
 		return nil, err
 	}
-	finalClient := len(c.agents) * cfg.Keys
 	reg := newRegClient(c.registerAddr())
+	var keys []string
 	for k := range cfg.Keys {
-		key := fmt.Sprintf("k%d", k)
+		keys = append(keys, fmt.Sprintf("k%d", k))
+	}
+	if enabled(cfg, FaultRestartHolder) {
+		keys = append(keys, HolderKey)
+	}
+	for _, key := range keys {
 		op, err := finalRead(ctx, reg, rec, finalClient, key)
 		if err != nil {
 			return nil, fmt.Errorf("chaos: final read of %s after the register restart: %w", key, err)
@@ -131,16 +153,29 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	h.Ops = rec.snapshot()
 
 	report := check.Run(h, 2*time.Minute)
-	res = &Result{History: h, Report: report}
 	nem.mu.Lock()
+	report.Violations = append(report.Violations, nem.violations...)
+	sort.SliceStable(report.Violations, func(i, j int) bool { return report.Violations[i].Check < report.Violations[j].Check })
+	res = &Result{History: h, Report: report, HolderRestarts: nem.holderRuns, StaleRestarts: nem.staleRuns}
 	res.Figures = figures(cfg, h, report, nem.counts, zombies.Load(), nemTime)
 	nem.mu.Unlock()
+	res.Figures = append(res.Figures, stepFigures(res)...)
 	if !report.OK() {
 		if err := report.WriteArtifacts(cfg.Dir, h); err != nil {
 			cfg.Logf("writing artifacts: %v", err)
 		}
 	}
 	return res, nil
+}
+
+// enabled reports whether the nemesis of cfg may run kind.
+func enabled(cfg Config, kind string) bool {
+	for _, k := range cfg.Faults {
+		if k == kind {
+			return true
+		}
+	}
+	return false
 }
 
 // finalRead reads key from the restarted register, retrying until it

@@ -36,12 +36,19 @@
 // of the same tenure sent after that deadline (the grant arrived late, after
 // a long wait) starts a new stretch of the tenure when its answer arrives.
 // These are the client's own accounts; the checks compare them across
-// clients in real time.
+// clients in real time. A tenure is identified by its grant: the client and
+// the acquire it comes from. Tokens must rise from one grant to the next
+// (R12); only the stretches of one grant share a token. An agent never
+// answers a new acquire with a tenure it already holds, so an equal token
+// from another acquire is a reused token, reported even through the same
+// agent: the fence admits equal tokens, and a zombie write of the earlier
+// tenure would overwrite the later one's without any other check noticing.
 //
 // # 4. Testing map
 //
 // check_test.go feeds synthetic histories: a good one passes every check,
 // and each kind of violation (a stale write acknowledged, overlapping
-// tenures, a token going down, a lost write, a read of a value never
-// written) is reported by the check meant for it.
+// tenures, a token going down, a token reused by a new acquire, a lost
+// write, a read of a value never written) is reported by the check meant
+// for it.
 package check

@@ -14,7 +14,9 @@ import (
 // Violation is one broken guarantee.
 type Violation struct {
 	// Check names the check: "linearizability", "stale-write", "tokens",
-	// "overlap" or "lost".
+	// "overlap" or "lost", or "quarantine" (found by the chaos nemesis
+	// itself, not in the history: a voter restarted from a stale data dir
+	// that did not sit out the quarantine).
 	Check string `json:"check"`
 	// Key is the lease name and register key concerned.
 	Key string `json:"key,omitempty"`

@@ -13,6 +13,11 @@ type Tenure struct {
 	Agent  string `json:"agent"`
 	Key    string `json:"key"`
 	Token  uint64 `json:"token,string"`
+	// Acquire identifies the acquire the tenure comes from: when the
+	// client sent it. With Client it names one grant of the agent; the
+	// stretches a late keepalive starts (package documentation, section 3)
+	// share it.
+	Acquire int64 `json:"acquire"`
 	// Start is when the grant arrived; End is the earlier of the release
 	// being sent and the client's own deadline.
 	Start int64 `json:"start"`
@@ -57,7 +62,7 @@ func (h *History) Tenures() []Tenure {
 				closeAt(op.Start)
 				if op.Outcome == Ok {
 					last = op
-					cur = &Tenure{Client: c, Agent: op.Agent, Key: op.Key, Token: op.Token, Start: op.End}
+					cur = &Tenure{Client: c, Agent: op.Agent, Key: op.Key, Token: op.Token, Acquire: op.Start, Start: op.End}
 					deadline = op.Start + op.DeadlineMS*int64(time.Millisecond)
 				}
 			case KeepAlive:
@@ -73,7 +78,7 @@ func (h *History) Tenures() []Tenure {
 				// late, say), yet the agent still held the tenure: the
 				// client holds it again from this answer on.
 				closeAt(op.Start)
-				cur = &Tenure{Client: c, Agent: op.Agent, Key: op.Key, Token: op.Token, Start: op.End}
+				cur = &Tenure{Client: c, Agent: op.Agent, Key: op.Key, Token: op.Token, Acquire: last.Start, Start: op.End}
 				deadline = ka
 			case Release:
 				if cur != nil && op.Token == cur.Token {
@@ -88,7 +93,7 @@ func (h *History) Tenures() []Tenure {
 
 // String describes t for violation reports.
 func (t Tenure) String() string {
-	return fmt.Sprintf("client %d via %s token %d [%s, %s]", t.Client, t.Agent, t.Token, fmtTime(t.Start), fmtTime(t.End))
+	return fmt.Sprintf("client %d via %s token %d [%s, %s] (acquire sent %s)", t.Client, t.Agent, t.Token, fmtTime(t.Start), fmtTime(t.End), fmtTime(t.Acquire))
 }
 
 // fmtTime renders a history instant as seconds since the origin.
@@ -113,9 +118,14 @@ func checkOverlap(ts []Tenure) []Violation {
 }
 
 // checkTokens reports a tenure whose token is not above that of a tenure of
-// the same key that ended before it began (R12). An equal token through the
-// same agent is the same protocol tenure seen again by a client and is
-// allowed; through another agent it is a violation.
+// the same key that ended before it began (R12). An equal token is allowed
+// only for another stretch of the same grant: the same client's same
+// acquire, re-stretched by a keepalive sent after the client's own deadline.
+// An agent never answers a new acquire with a tenure it already holds (the
+// node serves one tenure per name at a time and every grant is a new
+// ballot), so an equal token from another acquire, through any agent, is a
+// reused token: the fence admits equal tokens, and a zombie write of the
+// earlier tenure could overwrite the later one's.
 func checkTokens(ts []Tenure) []Violation {
 	var vs []Violation
 	for key, list := range byKey(ts) {
@@ -135,7 +145,7 @@ func checkTokens(ts []Tenure) []Violation {
 			if best == nil {
 				continue
 			}
-			if t.Token < best.Token || (t.Token == best.Token && t.Agent != best.Agent) {
+			if t.Token < best.Token || (t.Token == best.Token && !sameGrant(t, *best)) {
 				vs = append(vs, Violation{Check: "tokens", Key: key,
 					Detail: fmt.Sprintf("token did not increase: %v began after %v ended", t, *best)})
 			}
@@ -143,6 +153,10 @@ func checkTokens(ts []Tenure) []Violation {
 	}
 	return vs
 }
+
+// sameGrant reports whether a and b are stretches of one grant: the same
+// client's same acquire.
+func sameGrant(a, b Tenure) bool { return a.Client == b.Client && a.Acquire == b.Acquire }
 
 // byKey groups tenures by key.
 func byKey(ts []Tenure) map[string][]Tenure {
