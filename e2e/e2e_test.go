@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -27,7 +28,7 @@ func TestAPIAcrossAgents(t *testing.T) {
 	}
 	var h struct {
 		Node  string `json:"node"`
-		Token uint64 `json:"token"`
+		Token uint64 `json:"token,string"`
 		Value string `json:"value"`
 		Hint  bool   `json:"hint"`
 	}
@@ -45,17 +46,17 @@ func TestAPIAcrossAgents(t *testing.T) {
 	}
 	// Wrong tokens touch nothing.
 	wrong := strconv.FormatUint(g.Token+1, 10)
-	if code := call(t, "DELETE", b.http+"/v1/leases/api-job?token="+wrong, "", nil); code != 409 {
+	if code := callKey(t, "DELETE", b.http+"/v1/leases/api-job?token="+wrong, "", g.LeaseKey, nil); code != 409 {
 		t.Fatalf("DELETE with a wrong token: %d, want 409", code)
 	}
-	if code := call(t, "DELETE", c.http+"/v1/leases/api-job?token="+g.TokenStr, "", nil); code != 410 {
+	if code := callKey(t, "DELETE", c.http+"/v1/leases/api-job?token="+g.TokenStr, "", g.LeaseKey, nil); code != 410 {
 		t.Fatalf("DELETE through an agent that does not hold it: %d, want 410", code)
 	}
 	var k grant
-	if code := call(t, "POST", b.http+"/v1/leases/api-job/keepalive", `{"token":"`+g.TokenStr+`"}`, &k); code != 200 || k.DeadlineMS <= 0 {
+	if code := callKey(t, "POST", b.http+"/v1/leases/api-job/keepalive", `{"token":"`+g.TokenStr+`"}`, g.LeaseKey, &k); code != 200 || k.DeadlineMS <= 0 {
 		t.Fatalf("keepalive: %d %+v", code, k)
 	}
-	if code := call(t, "DELETE", b.http+"/v1/leases/api-job?token="+g.TokenStr, "", nil); code != 204 {
+	if code := callKey(t, "DELETE", b.http+"/v1/leases/api-job?token="+g.TokenStr, "", g.LeaseKey, nil); code != 204 {
 		t.Fatalf("release: %d", code)
 	}
 	var g2 grant
@@ -124,11 +125,12 @@ func TestLockLosesWhenAgentDies(t *testing.T) {
 	}
 }
 
-// TestAgentSIGTERM checks a clean stop: SIGTERM releases the leases held
-// through the agent (another agent's client gets one at once, without
-// waiting for expiry), leaves, writes the clean-shutdown state, exits 0.
+// TestAgentSIGTERM checks a clean stop: SIGTERM leaves, writes the
+// clean-shutdown state and exits 0, and frees no lease a client holds
+// through the agent (R15): right after the stop, a client of another
+// agent is still refused the lease, whose holder's deadline is most of a
+// 20s TTL away. (How soon the waiter gets it: TestEdgeSIGTERMFailover.)
 func TestAgentSIGTERM(t *testing.T) {
-	// A long TTL: only a release, not an expiry, hands the lease on in time.
 	ps := cluster(t, "--ttl", "20s")
 	b, c := ps["b"], ps["c"]
 	var g grant
@@ -142,9 +144,9 @@ func TestAgentSIGTERM(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(b.dataDir, "state")); err != nil {
 		t.Fatalf("no clean-shutdown state in b's data dir: %v", err)
 	}
-	var g2 grant
-	if code := call(t, "POST", c.http+"/v1/leases/svc", `{"wait":"10s"}`, &g2); code != 200 || g2.Token <= g.Token {
-		t.Fatalf("acquire through c after b stopped: %d %+v (a 10s wait is half the TTL: only a release makes it)", code, g2)
+	var refused grant
+	if code := call(t, "POST", c.http+"/v1/leases/svc", `{}`, &refused); code != 409 {
+		t.Fatalf("acquire through c right after b stopped: %d %+v; want 409: b's client still holds it", code, refused)
 	}
 }
 
@@ -177,6 +179,39 @@ func TestPythonExample(t *testing.T) {
 	out, err = exec.Command(py, script, "--agent", p.http, "--ttl", "600ms", "--hold-for", "0.1", "py-job").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "acquired py-job token ") {
 		t.Fatalf("second run: %v\n%s", err, out)
+	}
+
+	// After a wait of several TTLs the example still starts with time
+	// left (issue 11, item 7): the deadline counts from the receipt of its
+	// request, and it renews once if less than half a TTL is left.
+	var g grant
+	if code := call(t, "POST", p.http+"/v1/leases/py-wait", `{"ttl":"1s"}`, &g); code != 200 {
+		t.Fatalf("holder's acquire: %d %+v", code, g)
+	}
+	waiter := exec.Command(py, script, "--agent", p.http, "--ttl", "1s", "--wait", "30s", "--hold-for", "0.5", "py-wait")
+	var wout bytes.Buffer
+	waiter.Stdout, waiter.Stderr = &wout, &wout
+	if err := waiter.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for range 8 { // the holder works for about 2.4s, several of the waiter's TTLs
+		if code := callKey(t, "POST", p.http+"/v1/leases/py-wait/keepalive", `{"token":"`+g.TokenStr+`"}`, g.LeaseKey, nil); code != 200 {
+			t.Fatalf("holder's keepalive: %d", code)
+		}
+		time.Sleep(300 * time.Millisecond) // the holder's pacing, not a wait for a condition
+	}
+	if code := callKey(t, "DELETE", p.http+"/v1/leases/py-wait?token="+g.TokenStr, "", g.LeaseKey, nil); code != 204 {
+		t.Fatalf("holder's release: %d", code)
+	}
+	err = waiter.Wait()
+	text = wout.String()
+	var left float64
+	i := strings.Index(text, "acquired py-wait")
+	if err != nil || i < 0 || strings.Contains(text, "LOST") {
+		t.Fatalf("lease.py after a long wait: %v\n%s", err, text)
+	}
+	if _, err := fmt.Sscanf(text[i:], "acquired py-wait token %d (ttl 1s, %fs left)", &token, &left); err != nil || left <= 0 {
+		t.Fatalf("lease.py after a long wait reports %.3fs left (%v):\n%s", left, err, text)
 	}
 }
 
@@ -238,7 +273,7 @@ func TestWatchAndSlots(t *testing.T) {
 	if m := next("b's tenure"); m["node"] != "b" || m["token_str"] != g.TokenStr {
 		t.Fatalf("tenure watch printed %v, want b with token %s", m, g.TokenStr)
 	}
-	if code := call(t, "DELETE", b.http+"/v1/leases/watched?token="+g.TokenStr, "", nil); code != 204 {
+	if code := callKey(t, "DELETE", b.http+"/v1/leases/watched?token="+g.TokenStr, "", g.LeaseKey, nil); code != 204 {
 		t.Fatalf("release: %d", code)
 	}
 	for m := next("the vacancy"); m["vacant"] != true; m = next("the vacancy") {

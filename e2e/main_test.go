@@ -51,6 +51,7 @@ type proc struct {
 	cmd     *exec.Cmd
 	dataDir string
 	logPath string
+	ready   string // its --ready-file
 	http    string // base URL
 	gossip  string
 	exited  chan struct{}
@@ -58,15 +59,31 @@ type proc struct {
 }
 
 // startAgent runs tenure agent name with the given voters, joining join
-// (if not empty), and waits until it has written its ready file.
+// (if not empty), on a data dir of its own, and waits until it has written
+// its ready file. The agents it starts form a new cluster (--new-cluster).
 func startAgent(t *testing.T, name string, voters []string, join string, extra ...string) *proc {
 	t.Helper()
+	p := launchAgent(t, name, voters, join, "", append([]string{"--new-cluster"}, extra...)...)
+	p.waitReady()
+	return p
+}
+
+// launchAgent runs tenure agent name with the given voters, joining join
+// (if not empty), without waiting for it. dataDir "" gives it a new data
+// dir of its own; "-" gives it none. extra flags come last.
+func launchAgent(t *testing.T, name string, voters []string, join, dataDir string, extra ...string) *proc {
+	t.Helper()
 	dir := t.TempDir()
-	p := &proc{t: t, name: name, dataDir: filepath.Join(dir, "data"), logPath: filepath.Join(dir, "agent.log"), exited: make(chan struct{})}
-	ready := filepath.Join(dir, "ready.json")
+	if dataDir == "" {
+		dataDir = filepath.Join(dir, "data")
+	}
+	p := &proc{t: t, name: name, dataDir: dataDir, logPath: filepath.Join(dir, "agent.log"), ready: filepath.Join(dir, "ready.json"), exited: make(chan struct{})}
 	args := []string{"agent", "--name", name, "--voters", strings.Join(voters, ","),
-		"--bind", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data-dir", p.dataDir,
-		"--ready-file", ready, "--log-level", "debug"}
+		"--bind", "127.0.0.1:0", "--http", "127.0.0.1:0",
+		"--ready-file", p.ready, "--log-level", "debug"}
+	if dataDir != "-" {
+		args = append(args, "--data-dir", dataDir)
+	}
 	if join != "" {
 		args = append(args, "--join", join)
 	}
@@ -93,8 +110,14 @@ func startAgent(t *testing.T, name string, voters []string, join string, extra .
 			t.Logf("agent %s log (last 3000 bytes):\n%s", name, tail(b, 3000))
 		}
 	})
-	waitFor(t, "agent "+name+" ready file", func() bool {
-		b, err := os.ReadFile(ready)
+	return p
+}
+
+// waitReady waits until the agent has written its ready file.
+func (p *proc) waitReady() {
+	p.t.Helper()
+	waitFor(p.t, "agent "+p.name+" ready file", func() bool {
+		b, err := os.ReadFile(p.ready)
 		if err != nil {
 			return false
 		}
@@ -105,7 +128,6 @@ func startAgent(t *testing.T, name string, voters []string, join string, extra .
 		p.http, p.gossip = info.HTTP, info.Gossip
 		return true
 	}, p.exited)
-	return p
 }
 
 func tail(b []byte, n int) []byte {
@@ -156,11 +178,21 @@ func waitFor(t *testing.T, what string, cond func() bool, stop <-chan struct{}) 
 // nil); it returns the status.
 func call(t *testing.T, method, url, body string, out any) int {
 	t.Helper()
+	return callKey(t, method, url, body, "", out)
+}
+
+// callKey is call with the lease key in the Tenure-Lease-Key header, if
+// key is not empty.
+func callKey(t *testing.T, method, url, body, key string, out any) int {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), generous)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Tenure-Lease-Key", key)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -179,13 +211,14 @@ func call(t *testing.T, method, url, body string, out any) int {
 // grant is the part of an acquire answer the tests read.
 type grant struct {
 	Name       string `json:"name"`
-	Token      uint64 `json:"token"`
+	Token      uint64 `json:"token,string"`
 	TokenStr   string `json:"token_str"`
+	LeaseKey   string `json:"lease_key"`
 	DeadlineMS int64  `json:"deadline_ms"`
 	Error      string `json:"error"`
 	Holder     *struct {
 		Node  string `json:"node"`
-		Token uint64 `json:"token"`
+		Token uint64 `json:"token,string"`
 	} `json:"holder"`
 }
 

@@ -18,6 +18,8 @@ const (
 	DefaultBindAddr = "0.0.0.0"
 	// DefaultLabel is the memberlist cluster label when Label is empty.
 	DefaultLabel = "tenure"
+	// DefaultClusterID is the cluster ID when ClusterID is empty.
+	DefaultClusterID = "tenure"
 	// DefaultMaxDrift is the assumed clock-rate error ε when MaxDrift is
 	// zero: 1e-3 (1000 ppm), ten times a typical quartz oscillator.
 	DefaultMaxDrift = protocol.DefaultMaxDrift
@@ -30,12 +32,18 @@ const (
 )
 
 // Config configures a Node. The zero value of every optional field means
-// its documented default. Every node of a cluster must agree on Voters,
-// MaxDrift, MaxTTL, Label and SecretKey.
+// its documented default. Every node of a cluster must agree on ClusterID,
+// Voters, MaxDrift, Label and SecretKey, and should on MaxTTL.
 type Config struct {
 	// Name is this node's name, unique in the cluster (at most 128 bytes of
 	// UTF-8). It is the node's identity in votes (R2): two live nodes with
-	// one name break the protocol. Required.
+	// one name break the protocol, so New refuses to run a second one
+	// (ErrDuplicateName, R18). A process that replaces another under its
+	// name at a new address (a new machine) is refused while gossip still
+	// sees the old one alive (a few seconds after it stopped answering),
+	// and reached by the others once the old one left cleanly (Leave) or
+	// has been declared dead for 10 seconds; a restart on the same
+	// address is let in at once. Required.
 	Name string
 	// BindAddr is the IP address to bind for UDP and TCP. Default
 	// DefaultBindAddr ("0.0.0.0", in which case the node advertises a
@@ -53,14 +61,38 @@ type Config struct {
 	// failed voter, 5 tolerates two. Required; this node may or may not be
 	// in it.
 	Voters []string
-	// DataDir keeps the durable era floor and the clean-shutdown state. A
-	// voter with a DataDir restarts after Leave without quarantine and keeps
-	// every promise it made. "" means no durable state: every start counts
-	// as a crash (a quarantine of about MaxTTL before this voter answers),
-	// the era is seeded from the wall clock, and fencing tokens may go
+	// DataDir keeps the durable era floor, the clean-shutdown state and
+	// the files that bind it to this node (see the package doc, "Durable
+	// state"). It is locked while the node runs (ErrDataDirInUse), and
+	// refused if it belongs to another node or cluster. A voter with a
+	// DataDir restarts after Leave without quarantine and keeps every
+	// promise it made. "" means no durable state: every start counts as a
+	// crash (a quarantine of about MaxTTL before a voter answers), a
+	// voter's era is seeded from the wall clock (a non-voter starts at era
+	// 1, raised by the voters' first answer), and fencing tokens may go
 	// backwards after a majority of voters restart (R12). Wiping a voter's
-	// DataDir is as unsafe as losing a Paxos acceptor's disk.
+	// DataDir is as unsafe as losing a Paxos acceptor's disk: an empty
+	// DataDir is taken as a crash unless NewCluster says otherwise.
 	DataDir string
+	// ClusterID names the cluster (at most 64 bytes of letters, digits,
+	// '.', '_' and '-'). Default DefaultClusterID. With the voter list it
+	// forms the identity every protocol datagram carries: nodes of another
+	// ClusterID or another voter list are refused and reported (R17). The
+	// DataDir is bound to it at its first start.
+	ClusterID string
+	// NewCluster says this start creates a new cluster (like etcd's
+	// --initial-cluster-state new): only then does an empty DataDir start
+	// without a quarantine. Without it an empty DataDir counts as a crash,
+	// because it may be the replaced disk of a voter that promised and
+	// accepted before (R18). It is ignored (logged) when the DataDir is not
+	// empty. Set it only when the whole cluster is new; never on a node
+	// that replaces a voter.
+	NewCluster bool
+	// Restored forces a crashed start (era bump, quarantine) even if the
+	// DataDir holds a clean-shutdown state: set it for the first start
+	// after restoring a DataDir from a backup or a copy, whose state may
+	// be older than what this voter promised since (R18).
+	Restored bool
 	// SecretKey, if set, encrypts and authenticates all cluster traffic
 	// (AES-GCM); it must be 16, 24 or 32 bytes. nil sends plaintext. Every
 	// node must use the same key.
@@ -74,9 +106,13 @@ type Config struct {
 	// DefaultTTL; it must lie in [50ms, MaxTTL].
 	DefaultTTL time.Duration
 	// MaxTTL is the longest TTL a request may ask for. Default
-	// DefaultMaxTTL. It bounds the quarantine of a voter that restarts after
-	// a crash or without a DataDir (about MaxTTL), so every node of a
-	// cluster must use the same value.
+	// DefaultMaxTTL. A voter refuses a TTL (or lock delay) above its own
+	// MaxTTL, so nodes may differ while a change rolls out: raise it on the
+	// voters first, lower it on the clients first. It bounds the
+	// quarantine of a voter that restarts after a crash or without a
+	// DataDir (about MaxTTL); with a DataDir that quarantine covers the
+	// largest MaxTTL the node ever ran with, and the longest TTL plus lock
+	// delay it ever granted (R19).
 	MaxTTL time.Duration
 	// RetryInterval is how long the node waits for voters' answers before
 	// it sends a request again to those that have not answered. Default
@@ -107,6 +143,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Label == "" {
 		c.Label = DefaultLabel
+	}
+	if c.ClusterID == "" {
+		c.ClusterID = DefaultClusterID
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -155,8 +194,15 @@ func (c *Config) validate() (protocol.Config, error) {
 	if c.MaxDrift < 0 {
 		return protocol.Config{}, fmt.Errorf("%w: MaxDrift %v is negative", ErrConfig, c.MaxDrift)
 	}
+	if err := checkClusterID(c.ClusterID); err != nil {
+		return protocol.Config{}, err
+	}
+	if c.NewCluster && c.Restored {
+		return protocol.Config{}, fmt.Errorf("%w: NewCluster and Restored are both set: a restored data dir is never a new cluster's", ErrConfig)
+	}
 	pc := protocol.Config{
 		Self:       c.Name,
+		Cluster:    c.ClusterID,
 		Voters:     c.Voters,
 		MaxDrift:   c.MaxDrift,
 		DefaultTTL: c.DefaultTTL,
@@ -170,6 +216,19 @@ func (c *Config) validate() (protocol.Config, error) {
 	}
 	c.MaxDrift, c.DefaultTTL, c.MaxTTL, c.RetryInterval = pc.MaxDrift, pc.DefaultTTL, pc.MaxTTL, pc.RetryInterval
 	return pc, nil
+}
+
+// checkClusterID refuses an ID that would not read back unchanged from a
+// flag, a log line or the data dir's identity file.
+func checkClusterID(id string) error {
+	ok := id != "" && len(id) <= protocol.MaxClusterLen
+	for _, r := range id {
+		ok = ok && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-')
+	}
+	if !ok {
+		return fmt.Errorf("%w: ClusterID %q: use 1 to %d letters, digits, '.', '_' or '-'", ErrConfig, id, protocol.MaxClusterLen)
+	}
+	return nil
 }
 
 // AcquireOption adjusts one Acquire or TryAcquire request.

@@ -49,16 +49,56 @@
 //
 // # Durable state
 //
-// A DataDir holds two files. "era" is the era floor (the high half of the
-// fencing tokens), rewritten atomically (temp file, fsync, rename, fsync
-// of the directory) only when it rises. "state" is written by Leave: the
-// voter's promises and accepted leases; the next start restores it and
-// removes it durably before answering anything, so it needs no quarantine.
+// A DataDir holds these files, each small, text except "state", and each
+// rewritten atomically (temp file, fsync, rename, fsync of the directory):
+//
+//   - "LOCK": flocked while a node uses the dir; it holds the process id.
+//     A second node on the dir, in this process or another, fails New
+//     with ErrDataDirInUse (R18).
+//   - "identity": the cluster ID, the node name, a random node ID made at
+//     the dir's first start, and the voter list the dir last ran with. A
+//     dir of another node or cluster is refused, naming both; so is a
+//     voter's dir under another voter list (R17), until the whole cluster
+//     was stopped for the change and the node starts with Restored.
+//   - "boot": how many times the dir has started, raised before anything
+//     is sent. A voter that would skip the quarantine first announces it
+//     to the other voters, which tell a stale copy of the dir (a restored
+//     backup, a copied dir) by a count they have already seen (R18).
+//   - "era": the era floor (the high half of the fencing tokens), raised
+//     before any message that depends on it leaves (R12).
+//   - "bounds": the largest MaxTTL the node ever ran with and the largest
+//     TTL plus lock delay its acceptor ever accepted; the quarantine after
+//     an unclean start covers both, whatever the configuration says now
+//     (R19).
+//   - "peers": the newest start (boot count and nonce) heard from each
+//     other voter, kept across crashes, so that this voter still tells a
+//     peer that comes back from a stale copy of its dir (R18).
+//   - "state": written by Leave: the voter's promises, accepted leases and
+//     the incarnations it heard from its peers. The next start restores it
+//     and removes it durably before answering anything, so it needs no
+//     quarantine (R9).
+//
 // Any other start counts as a crash: the node moves to the next era and,
-// as a voter, answers nothing for about MaxTTL (R9, R12). Without a DataDir
-// every start is a crash, the era is seeded from the wall clock, and
-// tokens may go backwards after a majority of voters restart. Wiping a
-// voter's DataDir is as unsafe as losing a Paxos acceptor's disk.
+// as a voter, answers nothing for about MaxTTL (R9, R12). So does a start
+// on an empty DataDir, which may be a voter's replaced disk, unless
+// Config.NewCluster says the whole cluster is new; and a start with
+// Config.Restored, the procedure after restoring a dir from a backup.
+// Without a DataDir every start is a crash, a voter's era is seeded from
+// the wall clock (a non-voter's is 1), and tokens may go backwards after a
+// majority of voters restart. Wiping a voter's DataDir is as unsafe as
+// losing a Paxos acceptor's disk.
+//
+// # Identity
+//
+// Every protocol datagram carries the sender's cluster ID and a
+// fingerprint of its voter list; a node drops datagrams of another
+// identity (Stats.MismatchedDatagrams, R17). Gossip metadata carries the
+// same identity, the voter list when it fits, the node ID and a random
+// per-process nonce: a member of another identity is logged at ERROR once,
+// naming both lists (Stats.MismatchedMembers, Member.Mismatch), and New
+// refuses to run a second process under a name a live member holds
+// (ErrDuplicateName); a member that meets such a process logs it at ERROR
+// (Stats.DuplicateNames).
 //
 // # Transport
 //

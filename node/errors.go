@@ -35,4 +35,14 @@ var (
 	// that cannot make its era floor durable stops (R12): it never sends a
 	// message that depends on an era it could not persist.
 	ErrStorage = errors.New("node: data dir")
+	// ErrDataDirInUse means another process (or another Node in this
+	// process) holds the lock of Config.DataDir (R18): two processes must
+	// never share a data dir, or both would vote with one identity.
+	ErrDataDirInUse = errors.New("node: data dir in use")
+	// ErrDuplicateName means a live process with this node's name is
+	// already a member of the cluster (R18): New refuses to run a second
+	// one, which would vote under the same name. The message names the
+	// name and both addresses. If the other process is gone, start again
+	// once gossip has noticed (a few seconds; see Config.Name).
+	ErrDuplicateName = errors.New("node: name already in use in the cluster")
 )

@@ -31,6 +31,8 @@ func Example() {
 			BindPort: 0, // any free port
 			Voters:   voters,
 			DataDir:  dir, // durable era floor: no start-up quarantine
+			// The dirs are empty because the cluster is new (R18).
+			NewCluster: true,
 		}
 		if len(nodes) > 0 {
 			cfg.Join = []string{nodes[0].Addr()}

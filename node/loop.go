@@ -51,6 +51,15 @@ func (n *Node) enqueueEnd(it endItem) bool {
 func (n *Node) run() {
 	defer close(n.done)
 	defer n.teardown()
+	// The machine's first output (Hellos of a start to verify, R18): its
+	// era and bounds were made durable by New.
+	n.send(n.initial.Messages)
+	n.dispatch(n.initial.Events)
+	n.initial = protocol.Output{}
+	if !n.settle() {
+		return
+	}
+	n.rearm()
 	for {
 		// Answers already received go first: under load, handling them
 		// before the timer keeps the machine from resending requests whose
@@ -110,19 +119,41 @@ func (n *Node) flush() bool {
 		if out.Empty() {
 			break
 		}
-		if out.PersistEra != 0 {
-			if n.store != nil {
-				if err := n.store.writeEra(out.PersistEra); err != nil {
-					n.log.Error("cannot persist era; stopping", "era", out.PersistEra, "err", err)
-					return false
-				}
-			}
-			n.stats.era.Store(out.PersistEra)
+		if err := n.persist(out); err != nil {
+			n.log.Error("cannot persist era, bounds or peers; stopping", "era", out.PersistEra, "bounds", out.PersistBounds, "err", err)
+			return false
 		}
 		n.send(out.Messages)
 		n.dispatch(out.Events)
 	}
 	return true
+}
+
+// persist makes an output's era floor (R12), bounds (R19) and memory of
+// peers' starts (R18) durable; its messages must not leave before it
+// returns nil.
+func (n *Node) persist(out protocol.Output) error {
+	if n.store != nil {
+		if out.PersistEra != 0 {
+			if err := n.store.writeEra(out.PersistEra); err != nil {
+				return err
+			}
+		}
+		if !out.PersistBounds.IsZero() {
+			if err := n.store.writeBounds(out.PersistBounds); err != nil {
+				return err
+			}
+		}
+		if out.PersistPeers != nil {
+			if err := n.store.writePeers(out.PersistPeers); err != nil {
+				return err
+			}
+		}
+	}
+	if out.PersistEra != 0 {
+		n.stats.era.Store(out.PersistEra)
+	}
+	return nil
 }
 
 // settle flushes, and ticks the machine at once while it wants to be woken
@@ -159,9 +190,7 @@ func (n *Node) settle() bool {
 
 // rearm points the wake-up timer at the machine's NextWake.
 func (n *Node) rearm() {
-	n.stats.protoMu.Lock()
-	n.stats.proto = n.m.Counters()
-	n.stats.protoMu.Unlock()
+	n.noteMachine()
 	next := n.m.NextWake()
 	if next == n.timerAt {
 		return

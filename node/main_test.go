@@ -59,7 +59,27 @@ func newCluster(t testing.TB, voters, others []string, tweak func(*Config)) *clu
 		c.start(name)
 	}
 	t.Cleanup(c.shutdown)
+	for _, v := range voters {
+		waitServing(t, c.nodes[v])
+	}
 	return c
+}
+
+// waitServing waits until voter n answers as an acceptor: its peers have
+// confirmed its start (R18) and it sits out no quarantine (R9).
+func waitServing(t testing.TB, n *Node) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st := n.Stats()
+		if !st.Verifying && !st.Quarantined {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still not serving: %+v", n.Name(), st)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition
+	}
 }
 
 // config is the Config a node of the cluster starts with.
@@ -70,6 +90,10 @@ func (c *cluster) config(name string) Config {
 		Voters:   c.voters,
 		DataDir:  c.dirs[name],
 		Logger:   testLogger(name),
+		// A fresh cluster: the empty dirs of its first start need no
+		// quarantine (R18). Ignored on later starts, whose dirs are not
+		// empty.
+		NewCluster: true,
 	}
 	if c.seed != "" {
 		cfg.Join = []string{c.seed}

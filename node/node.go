@@ -2,12 +2,14 @@ package node
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -39,6 +41,9 @@ type Node struct {
 	ml    *memberlist.Memberlist
 	peers *peers
 	stats counters
+	guard *guard // identity and duplicate checks on gossip (guard.go)
+	boot  uint64 // this start's boot counter; 0 without a DataDir
+	meta  memberMeta
 
 	ops  chan func()   // API calls, run on the owner goroutine
 	in   chan []byte   // received datagrams
@@ -57,8 +62,6 @@ type Node struct {
 	margins protocol.Config // the validated machine config, read-only
 	ann     *announcer      // gossip of elections (announce.go)
 	slotRnd *lockedRand     // slot orders of AcquireSlot (semaphore.go)
-	// quarantineEnd is when a crashed start's quarantine ends (zero if none).
-	quarantineEnd time.Time
 
 	// Owned by the owner goroutine.
 	m        *protocol.Machine
@@ -72,14 +75,19 @@ type Node struct {
 	queries  map[uint64]chan holderResult
 	sentq    []chan struct{} // closed after the next flush
 	exit     bool            // leave the loop after this pass
+	initial  protocol.Output // the machine's first output, sent when the loop starts
 	snapshot *protocol.State // set by a clean stop (Leave)
 }
 
-// New validates cfg, recovers the node's durable state from cfg.DataDir,
-// starts memberlist and joins cfg.Join. The node serves at once: there is
-// no start-up wait, except that a voter which may have forgotten promises
-// (a crash, or no DataDir) does not answer as an acceptor for about MaxTTL
-// (R9).
+// New validates cfg, recovers the node's durable state from cfg.DataDir
+// (locking it, and refusing a dir of another node or cluster), starts
+// memberlist and joins cfg.Join. It refuses to run a second process under
+// a name a live member already holds (ErrDuplicateName). The node serves
+// at once: there is no start-up wait, except that a voter which may have
+// forgotten promises (a crash, a restored or empty DataDir without
+// NewCluster, or no DataDir) does not answer as an acceptor for about
+// MaxTTL (R9, R18), and a voter that would skip that wait first has its
+// peers confirm it is not a stale copy.
 func New(cfg Config) (*Node, error) {
 	cfg = cfg.withDefaults()
 	pcfg, err := cfg.validate()
@@ -104,88 +112,222 @@ func New(cfg Config) (*Node, error) {
 		slotRnd: newSlotRand(cfg.Name),
 	}
 	n.ann = newAnnouncer(n)
-	start, err := n.recover()
+	start, nodeID, err := n.recover()
 	if err != nil {
+		n.store.close()
 		return nil, err
 	}
 	n.start = n.clock.Now()
 	rnd := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	n.m, err = protocol.New(pcfg, start, rnd, 0)
 	if err != nil {
+		n.store.close()
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	// The first era must be durable before any message leaves (R12).
-	if out := n.m.Ready(); out.PersistEra != 0 && n.store != nil {
-		if err := n.store.writeEra(out.PersistEra); err != nil {
-			return nil, err
-		}
+	// The first era and bounds must be durable before any message leaves
+	// (R12, R19); the messages leave when the owner goroutine starts.
+	n.initial = n.m.Ready()
+	if err := n.persist(n.initial); err != nil {
+		n.store.close()
+		return nil, err
 	}
 	n.margins = n.m.Config()
 	n.stats.era.Store(n.m.Era())
-	if n.m.Quarantined(0) {
-		n.quarantineEnd = n.localTime(n.m.QuarantineUntil())
-	}
-	n.log.Info("starting", "start", startName(start.Kind), "era", n.m.Era(),
-		"voter", n.m.IsVoter(), "quarantine", time.Duration(n.m.QuarantineUntil()))
+	n.noteMachine()
+	n.log.Info("starting", "start", startName(start.Kind), "era", n.m.Era(), "boot", start.Boot,
+		"voter", n.m.IsVoter(), "cluster", cfg.ClusterID, "quarantine", time.Duration(n.m.QuarantineUntil()))
 
+	n.meta = memberMeta{
+		wire: protocol.WireVersion, voter: n.m.IsVoter(), ext: true,
+		nonce: rand.Uint64(), id: n.m.ID(), voters: protocol.VoterList(cfg.Voters),
+	}
+	copy(n.meta.nodeID[:], nodeID)
+	n.guard = newGuard(n.log, cfg.Name, n.meta, n.peers, func() { n.stats.duplicates.Add(1) })
+	n.peers.gone = n.guard.forget
 	if err := n.startMemberlist(); err != nil {
+		n.store.close()
 		return nil, err
 	}
 	n.timer = n.clock.Timer(time.Hour)
 	n.timer.Stop()
-	go n.run()
 	if len(cfg.Join) > 0 {
 		if _, err := n.ml.Join(cfg.Join); err != nil {
-			_ = n.Shutdown()
+			n.abort()
 			return nil, fmt.Errorf("node: join %v: %w", cfg.Join, err)
 		}
 	}
+	// R18: memberlist's Join pulled the full member list synchronously; a
+	// live member under this name at another address shows up there.
+	if err := n.guard.started(n.ml.LocalNode().Address()); err != nil {
+		n.log.Error("refusing to run", "err", err)
+		n.abort()
+		return nil, err
+	}
+	go n.run()
+	go n.reannounce()
 	return n, nil
 }
 
-// recover reads the data dir and decides how the machine starts (R9, R12):
-// fresh on a data dir never used; clean with the state a Leave wrote, which
-// is consumed durably before the node answers anything; crashed otherwise.
-// Without a data dir every start is a crash, with the era seeded from the
-// wall clock.
-func (n *Node) recover() (protocol.Start, error) {
+// reannounce gossips this node's alive message again a few times, each
+// deadNodeReclaim apart. A process that replaces a crashed one under its
+// name at a new address may have joined while the members still held the
+// old one as dead but not yet reclaimable: they refused the new address,
+// and memberlist itself would repeat it only at its next push/pull
+// (every 30 s). Once the old one has been dead for deadNodeReclaim, these
+// repeats are taken.
+func (n *Node) reannounce() {
+	for range 3 {
+		t := time.NewTimer(deadNodeReclaim + time.Second)
+		select {
+		case <-t.C:
+			_ = n.ml.UpdateNode(time.Second)
+		case <-n.done:
+			t.Stop()
+			return
+		}
+	}
+}
+
+// abort undoes a New that fails after memberlist started and before the
+// owner goroutine did: nothing was sent, and the node leaves no trace in
+// gossip but a dead member.
+func (n *Node) abort() {
+	n.stopMu.Lock()
+	n.stopped = true
+	n.stopMu.Unlock()
+	close(n.done)
+	_ = n.ml.Shutdown()
+	n.store.close()
+}
+
+// recover reads the data dir and decides how the machine starts (R9, R12,
+// R18, R19): fresh on an empty dir of a new cluster; clean with the state
+// a Leave wrote, which is consumed durably before the node answers
+// anything; crashed otherwise (a crash, a Restored dir, an empty dir
+// without NewCluster). Without a data dir a voter's era is seeded from
+// the wall clock and a non-voter's is 1. It
+// returns the node ID (16 bytes): the dir's, or a random one.
+//
+// Every check that can refuse the dir runs before anything in it changes.
+func (n *Node) recover() (protocol.Start, []byte, error) {
+	randomID, _ := hex.DecodeString(newNodeID())
+	voter := slices.Contains(n.cfg.Voters, n.cfg.Name)
 	if n.cfg.DataDir == "" {
+		if n.cfg.NewCluster || n.cfg.Restored {
+			n.log.Info("no DataDir: NewCluster and Restored mean nothing without one; this start counts as a crash")
+		}
+		if !voter {
+			// Issue 12.7c: a non-voter reuses no ballot (R20: the voters
+			// tell its incarnations apart), and its first reject carries
+			// the voters' era up to it. A wall-clock era here would drag
+			// every voter's era, and every later token, to ~2^31 << 32.
+			n.log.Info("no DataDir: this non-voter starts at era 1 and takes the voters' era from their first answer")
+			return protocol.Start{Kind: protocol.StartCrashed, Era: 0}, randomID, nil
+		}
 		n.log.Warn("no DataDir: this start counts as a crash, and fencing tokens may regress after a majority of voters restart")
-		return protocol.Start{Kind: protocol.StartCrashed, Era: uint32(max(n.clock.Now().Unix(), 0))}, nil
+		return protocol.Start{Kind: protocol.StartCrashed, Era: uint32(max(n.clock.Now().Unix(), 0))}, randomID, nil
 	}
 	s, err := openStore(n.cfg.DataDir)
 	if err != nil {
-		return protocol.Start{}, err
+		return protocol.Start{}, nil, err
 	}
 	n.store = s
+	id, haveID, err := s.readIdentity()
+	if err != nil {
+		return protocol.Start{}, nil, err
+	}
+	used, err := s.used()
+	if err != nil {
+		return protocol.Start{}, nil, err
+	}
+	rebind := !haveID
+	if haveID {
+		if err := id.check(n.cfg.DataDir, n.cfg.ClusterID, n.cfg.Name); err != nil {
+			return protocol.Start{}, nil, err
+		}
+		if rebind, err = id.checkVoters(n.cfg.DataDir, n.cfg.Voters, n.cfg.Restored || !used); err != nil {
+			return protocol.Start{}, nil, err
+		}
+	}
 	era, haveEra, err := s.readEra()
 	if err != nil {
-		return protocol.Start{}, err
+		return protocol.Start{}, nil, err
+	}
+	bounds, err := s.readBounds()
+	if err != nil {
+		return protocol.Start{}, nil, err
+	}
+	peers, err := s.readPeers()
+	if err != nil {
+		return protocol.Start{}, nil, err
+	}
+	// From here on the dir is this node's: bind it, count the start.
+	switch {
+	case !haveID:
+		id = dirIdentity{Cluster: n.cfg.ClusterID, Name: n.cfg.Name, ID: newNodeID()}
+		if used {
+			n.log.Info("data dir has no identity file (an older version wrote it): binding it to this cluster and node", "dir", n.cfg.DataDir, "cluster", id.Cluster)
+		}
+	case rebind && len(id.Voters) > 0:
+		n.log.Warn("data dir rebound to a new voter list", "dir", n.cfg.DataDir,
+			"old_voters", protocol.VoterList(id.Voters), "voters", protocol.VoterList(n.cfg.Voters))
+	}
+	if rebind {
+		id.Voters = sortedCopy(n.cfg.Voters)
+		if err := s.writeIdentity(id); err != nil {
+			return protocol.Start{}, nil, err
+		}
+	}
+	nodeID, _ := hex.DecodeString(id.ID) // checked by parseIdentity
+	boot, err := s.nextBoot()
+	if err != nil {
+		return protocol.Start{}, nil, err
 	}
 	st, bad, err := s.takeState()
 	if err != nil {
-		return protocol.Start{}, err
+		return protocol.Start{}, nil, err
 	}
 	if bad != nil {
 		n.log.Warn("clean-shutdown state unreadable; starting as after a crash", "err", bad)
 	}
+	if n.cfg.NewCluster && used {
+		n.log.Info("NewCluster ignored: the data dir is not empty", "dir", n.cfg.DataDir)
+	}
+	start := protocol.Start{Boot: boot, Bounds: bounds, Peers: peers}
 	switch {
+	case st != nil && n.cfg.Restored:
+		// R18: a restored state may be older than what this voter promised
+		// since: forget it, and sit out the quarantine.
+		n.log.Warn("Restored: discarding the clean-shutdown state; starting as after a crash", "dir", n.cfg.DataDir)
+		start.Kind, start.Era = protocol.StartCrashed, max(era, st.Era)
 	case st != nil:
 		// The restored machine raises no era of its own: make sure the era
 		// file is at least the restored era, so a later crash bumps past it.
 		if !haveEra || st.Era > era {
 			if err := s.writeEra(max(st.Era, era)); err != nil {
-				return protocol.Start{}, err
+				return protocol.Start{}, nil, err
 			}
 		}
-		return protocol.Start{Kind: protocol.StartClean, State: st}, nil
-	case haveEra:
-		return protocol.Start{Kind: protocol.StartCrashed, Era: era}, nil
-	case bad != nil:
-		// A state file existed without an era file: not a fresh dir.
-		return protocol.Start{Kind: protocol.StartCrashed, Era: 0}, nil
+		start.Kind, start.State = protocol.StartClean, st
+	case used:
+		// An era file, or a state file that could not be read.
+		start.Kind, start.Era = protocol.StartCrashed, era
+	case n.cfg.NewCluster:
+		start.Kind = protocol.StartFresh
+	default:
+		// R18: an empty dir may be the replaced disk of a voter that
+		// promised and accepted before: it forgot, so it sits out the
+		// quarantine, unless the operator says the cluster is new.
+		// Its era floor is lost with the rest: era 0+1, raised during the
+		// quarantine past the era of every voter that answers its Hello
+		// (R12).
+		start.Kind, start.Era = protocol.StartCrashed, 0
+		if voter {
+			n.log.Warn("empty data dir without NewCluster: starting as after a crash (quarantine); pass NewCluster (--new-cluster) only when the whole cluster is new", "dir", n.cfg.DataDir)
+		}
 	}
-	return protocol.Start{Kind: protocol.StartFresh}, nil
+	n.boot = boot
+	return start, nodeID, nil
 }
 
 func startName(k protocol.StartKind) string {
@@ -223,8 +365,10 @@ func (n *Node) startMemberlist() error {
 	// name back once gossip has declared the old one dead for this long.
 	mc.DeadNodeReclaimTime = deadNodeReclaim
 	mc.SecretKey = n.cfg.SecretKey
-	mc.Delegate = &delegate{n: n, meta: encodeMeta(n.m.IsVoter())}
+	mc.Delegate = &delegate{n: n, meta: n.meta}
 	mc.Events = n.peers
+	mc.Alive = n.guard    // R17, R18: sees every alive message first
+	mc.Conflict = n.guard // R18: two addresses under one name
 	mc.Logger = newStdLogger(n.log)
 	if !n.log.Enabled(context.Background(), slog.LevelError) {
 		mc.Logger = log.New(io.Discard, "", 0)
@@ -245,7 +389,7 @@ func (n *Node) Addr() string { return n.ml.LocalNode().Address() }
 
 // Members lists the nodes gossip knows as alive, sorted by name. It is a
 // hint: gossip never decides a quorum (R1).
-func (n *Node) Members() []Member { return n.peers.list() }
+func (n *Node) Members() []Member { return n.peers.list(n.m.ID()) }
 
 // Leave ends this node's part in the cluster cleanly: it fails pending
 // requests with ErrClosed, ends every tenure it holds (their Err becomes
@@ -292,6 +436,7 @@ func (n *Node) Leave(ctx context.Context) error {
 	if err := n.ml.Shutdown(); err != nil {
 		errs = append(errs, err)
 	}
+	n.store.close()
 	return errors.Join(errs...)
 }
 
@@ -309,7 +454,9 @@ func (n *Node) Shutdown() error {
 		return nil
 	}
 	n.stopped = true
-	return n.ml.Shutdown()
+	err := n.ml.Shutdown()
+	n.store.close() // the owner goroutine, the only writer, has exited
+	return err
 }
 
 // now is the machine's local time: nanoseconds on the node's clock since

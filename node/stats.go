@@ -36,10 +36,31 @@ type Stats struct {
 	// SendErrors counts datagrams the transport refused to send.
 	SendErrors uint64
 	// Quarantined reports whether this node, a voter that may have forgotten
-	// promises, still sits out its quarantine (R9); QuarantineLeft is how
-	// long it has to go.
+	// promises, still sits out its quarantine (R9), or still waits for its
+	// peers to confirm that it did not start from a stale copy of its data
+	// dir (R18); QuarantineLeft is how long it has to go at most.
 	Quarantined    bool
 	QuarantineLeft time.Duration
+	// Verifying reports that this voter's start still waits for its peers'
+	// confirmation (R18); StaleStart that a peer found the start stale (or
+	// none confirmed it in time), so it became a crashed start.
+	Verifying, StaleStart bool
+	// Boot is this start's number: the data dir's start counter (R18), 0
+	// without a DataDir.
+	Boot uint64
+	// MismatchedDatagrams counts protocol datagrams refused because their
+	// sender runs another cluster ID or voter list (R17); the same figure
+	// as Protocol.Mismatched.
+	MismatchedDatagrams uint64
+	// MismatchedMembers is how many members gossip knows whose cluster ID
+	// or voter list differs from this node's (R17). Each was logged at
+	// ERROR, naming both sides' lists. Anything but 0 is a
+	// misconfiguration to fix.
+	MismatchedMembers int
+	// DuplicateNames counts conflicts over a node name seen in gossip
+	// (R18): another live process claiming this node's name, or two
+	// processes claiming another member's. Each was logged at ERROR.
+	DuplicateNames uint64
 	// Protocol holds the protocol machine's totals: messages sent and
 	// received by type, rounds started, lost to contention or blocked by a
 	// holder, and tenures acquired, lost and released. It is a copy taken
@@ -55,9 +76,36 @@ type counters struct {
 	sendErrors                               atomic.Uint64
 	held, pending                            atomic.Int64
 	era                                      atomic.Uint32
+	duplicates                               atomic.Uint64
 
 	protoMu sync.Mutex
 	proto   protocol.Counters // copied by the owner goroutine after each step
+	// Copied with proto: the quarantine's end on the node's clock (zero if
+	// none), and the start's verification.
+	quarantineEnd         time.Time
+	verifying, staleStart bool
+}
+
+// noteMachine copies what Stats reports of the machine. It runs on the
+// owner goroutine (or in New, before it starts).
+func (n *Node) noteMachine() {
+	now := n.now()
+	var end time.Time
+	if n.m.IsVoter() && n.m.Quarantined(now) {
+		end = n.localTime(n.m.QuarantineUntil())
+	}
+	s := &n.stats
+	stale := n.m.StaleStart()
+	s.protoMu.Lock()
+	was := s.staleStart
+	s.proto = n.m.Counters()
+	s.quarantineEnd = end
+	s.verifying, s.staleStart = n.m.Verifying(), stale
+	s.protoMu.Unlock()
+	if stale && !was {
+		n.log.Warn("start not confirmed: a voter has seen a newer start of this data dir (a restored or copied dir?), or none answered in time; starting as after a crash (R18)",
+			"boot", n.boot, "era", n.m.Era(), "quarantine_left", max(end.Sub(n.clock.Now()), 0))
+	}
 }
 
 // Stats returns the node's counters. It never blocks on the owner
@@ -65,27 +113,33 @@ type counters struct {
 func (n *Node) Stats() Stats {
 	s := &n.stats
 	s.protoMu.Lock()
-	proto := s.proto
+	proto, end, verifying, stale := s.proto, s.quarantineEnd, s.verifying, s.staleStart
 	s.protoMu.Unlock()
 	var left time.Duration
-	if !n.quarantineEnd.IsZero() {
-		left = max(n.quarantineEnd.Sub(n.clock.Now()), 0)
+	if !end.IsZero() {
+		left = max(end.Sub(n.clock.Now()), 0)
 	}
 	return Stats{
-		Quarantined:       left > 0,
-		QuarantineLeft:    left,
-		Protocol:          proto,
-		Era:               s.era.Load(),
-		Held:              int(s.held.Load()),
-		Pending:           int(s.pending.Load()),
-		Members:           n.ml.NumMembers(),
-		PacketsSent:       s.packetsOut.Load(),
-		BytesSent:         s.bytesOut.Load(),
-		PacketsReceived:   s.packetsIn.Load(),
-		BytesReceived:     s.bytesIn.Load(),
-		DroppedFull:       s.queueFull.Load(),
-		DroppedMalformed:  s.malformed.Load(),
-		DroppedUnroutable: s.unroutable.Load(),
-		SendErrors:        s.sendErrors.Load(),
+		Quarantined:         left > 0,
+		QuarantineLeft:      left,
+		Verifying:           verifying,
+		StaleStart:          stale,
+		Boot:                n.boot,
+		MismatchedDatagrams: proto.Mismatched,
+		MismatchedMembers:   n.guard.mismatched(),
+		DuplicateNames:      s.duplicates.Load(),
+		Protocol:            proto,
+		Era:                 s.era.Load(),
+		Held:                int(s.held.Load()),
+		Pending:             int(s.pending.Load()),
+		Members:             n.ml.NumMembers(),
+		PacketsSent:         s.packetsOut.Load(),
+		BytesSent:           s.bytesOut.Load(),
+		PacketsReceived:     s.packetsIn.Load(),
+		BytesReceived:       s.bytesIn.Load(),
+		DroppedFull:         s.queueFull.Load(),
+		DroppedMalformed:    s.malformed.Load(),
+		DroppedUnroutable:   s.unroutable.Load(),
+		SendErrors:          s.sendErrors.Load(),
 	}
 }

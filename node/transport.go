@@ -20,45 +20,19 @@ import (
 // detector.
 const inboundQueue = 4096
 
-// metaFormat is the first byte of a node's gossiped metadata. ONLY APPEND.
-const metaFormat = 1
-
-// Bits of the metadata flags byte. ONLY APPEND.
-const metaVoter = 1 << 0
-
-// encodeMeta is the metadata gossiped with a node: the format, the wire
-// version of the protocol it speaks, and whether it is a voter. It is
-// informative only: quorums come from Config.Voters, never from gossip (R1).
-func encodeMeta(voter bool) []byte {
-	var flags byte
-	if voter {
-		flags |= metaVoter
-	}
-	return []byte{metaFormat, protocol.WireVersion, flags}
-}
-
-// decodeMeta reads what encodeMeta wrote; ok is false for metadata of an
-// unknown format.
-func decodeMeta(b []byte) (wire byte, voter, ok bool) {
-	if len(b) < 3 || b[0] != metaFormat {
-		return 0, false, false
-	}
-	return b[1], b[2]&metaVoter != 0, true
-}
-
 // delegate receives memberlist's callbacks. NotifyMsg runs on memberlist's
 // packet goroutine: it copies the buffer and hands it off without blocking.
 type delegate struct {
 	n    *Node
-	meta []byte
+	meta memberMeta
 }
 
 // NodeMeta implements memberlist.Delegate.
 func (d *delegate) NodeMeta(limit int) []byte {
-	if len(d.meta) > limit {
-		return nil
+	if b := d.meta.encode(limit); len(b) <= limit {
+		return b
 	}
-	return d.meta
+	return nil
 }
 
 // NotifyMsg implements memberlist.Delegate. It never blocks.
@@ -107,6 +81,20 @@ type Member struct {
 	Voter bool
 	// Wire is the protocol wire version it speaks (0 if unknown).
 	Wire byte
+	// Cluster is the cluster ID it says it runs, and Fingerprint the
+	// fingerprint of its voter list (protocol.Fingerprint); both empty for
+	// a node of an older version. VoterList is its sorted voter list,
+	// comma-separated, if it fitted in its gossip metadata.
+	Cluster     string
+	Fingerprint uint64
+	VoterList   string
+	// NodeID is the ID of its data dir (made at the dir's first start;
+	// random per process without one), in hex.
+	NodeID string
+	// Mismatch reports that its cluster ID or voter list differs from
+	// this node's (R17): each side refuses the other's datagrams. Fix
+	// the configuration; see Stats.MismatchedMembers.
+	Mismatch bool
 }
 
 // peers maps node names to memberlist nodes so that the owner goroutine can
@@ -116,6 +104,8 @@ type Member struct {
 type peers struct {
 	mu    sync.RWMutex
 	nodes map[string]*memberlist.Node
+	// gone, if set, is told of each member that left or died.
+	gone func(name string)
 }
 
 func (p *peers) put(n *memberlist.Node) {
@@ -137,6 +127,9 @@ func (p *peers) NotifyLeave(n *memberlist.Node) {
 	p.mu.Lock()
 	delete(p.nodes, n.Name)
 	p.mu.Unlock()
+	if p.gone != nil {
+		p.gone(n.Name)
+	}
 }
 
 // count is how many members gossip knows, this node included.
@@ -152,12 +145,19 @@ func (p *peers) get(name string) *memberlist.Node {
 	return p.nodes[name]
 }
 
-func (p *peers) list() []Member {
+// list describes the members; self is this node's identity, against
+// which Mismatch is judged.
+func (p *peers) list(self protocol.Identity) []Member {
 	p.mu.RLock()
 	out := make([]Member, 0, len(p.nodes))
 	for _, n := range p.nodes {
-		wire, voter, _ := decodeMeta(n.Meta)
-		out = append(out, Member{Name: n.Name, Addr: n.Address(), Voter: voter, Wire: wire})
+		m, _ := decodeMeta(n.Meta)
+		mb := Member{Name: n.Name, Addr: n.Address(), Voter: m.voter, Wire: m.wire}
+		if m.ext {
+			mb.Cluster, mb.Fingerprint, mb.VoterList, mb.NodeID = m.id.Cluster, m.id.Voters, m.voters, m.nodeIDString()
+			mb.Mismatch = m.id != self
+		}
+		out = append(out, mb)
 	}
 	p.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

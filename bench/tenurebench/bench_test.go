@@ -28,7 +28,7 @@ func inProcess(tb testing.TB) *node.Node {
 	voters := []string{"a", "b", "c"}
 	var join []string
 	start := func(name string) *node.Node {
-		n, err := node.New(node.Config{Name: name, BindAddr: "127.0.0.1", Voters: voters, Join: join, DataDir: tb.TempDir()})
+		n, err := node.New(node.Config{Name: name, BindAddr: "127.0.0.1", Voters: voters, Join: join, DataDir: tb.TempDir(), NewCluster: true})
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -77,7 +77,7 @@ func startAgent(ctx context.Context, binary, dir, name string, voters []string, 
 	defer logf.Close()
 	args := []string{"agent", "--name", name, "--bind", "127.0.0.1:0", "--http", "127.0.0.1:0",
 		"--voters", strings.Join(voters, ","), "--data-dir", data, "--ready-file", ready,
-		"--max-ttl", maxTTL.String(), "--log-level", "warn"}
+		"--max-ttl", maxTTL.String(), "--log-level", "warn", "--new-cluster"}
 	if join != "" {
 		args = append(args, "--join", join)
 	}

@@ -212,7 +212,7 @@ func (r *runner) newNode(name string) (*node.Node, error) {
 	}
 	n, err := node.New(node.Config{
 		Name: name, BindAddr: "127.0.0.1", Join: r.cl.gossipAddrs(), Voters: voterNames,
-		DataDir: data, MaxTTL: r.maxTTL,
+		DataDir: data, MaxTTL: r.maxTTL, NewCluster: true, // a non-voter of the new bench cluster
 	})
 	if err != nil {
 		return nil, err

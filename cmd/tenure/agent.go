@@ -32,6 +32,8 @@ type agentOpts struct {
 	join, voters         stringList
 	dataDir, keyfile     string
 	tokenFile, readyFile string
+	cluster              string
+	newCluster, restored bool
 	insecure             bool
 	ttl, maxTTL          time.Duration
 	logFormat, logLevel  string
@@ -46,18 +48,28 @@ type agentOpts struct {
 const agentAbout = `
 Runs one tenure node (gossip over UDP/TCP on --bind) and serves the HTTP
 lease API on --http. Every node of a cluster must be given the same
---voters list and --max-ttl, and the same key.
+--cluster, the same --voters list and --max-ttl, and the same key.
 
 Safety: the agent refuses to serve HTTP on a non-loopback address without
 --http-token-file, and to bind gossip on a non-loopback address without
 --keyfile unless --insecure is given. A voter should have a --data-dir:
 without one every restart counts as a crash (a quarantine of about
 --max-ttl) and fencing tokens may go backwards after a majority of voters
-restart. Never wipe a voter's data dir.
+restart. Never wipe a voter's data dir. The first start of a new cluster
+passes --new-cluster on every node: without it an empty data dir counts
+as a replaced disk and sits out the quarantine. After restoring a data
+dir from a backup, start once with --restored. A data dir is locked while
+in use and bound to its --cluster and --name; a second process with a
+name already in the cluster exits 1.
 
-On SIGTERM or SIGINT it releases the leases held through it, leaves the
-cluster (writing the clean-shutdown state, so a restart needs no
-quarantine) and exits 0. Exit status 2: bad flags or configuration.`
+On SIGTERM or SIGINT it stops taking requests and releases nothing: its
+clients keep their leases until their own deadlines, and the voters let
+the leases expire (a waiter elsewhere gets one about a TTL later). It
+leaves the cluster (writing the clean-shutdown state, so a restart needs
+no quarantine) and exits 0. Exit status 2: bad flags or configuration (a data
+dir of another node or cluster included). Exit status 1: the node could
+not start or stopped on an error (its data dir in use by another process,
+its name held by a live member, a storage error).`
 
 func newAgentFlags(o *agentOpts) *cmdFlags {
 	host, _ := os.Hostname()
@@ -67,6 +79,9 @@ func newAgentFlags(o *agentOpts) *cmdFlags {
 	f.Var(&o.join, "join", "`host:port` of a member to join (repeatable or comma-separated)")
 	f.Var(&o.voters, "voters", "the voter node names, comma-separated, identical on every node (required)")
 	f.StringVar(&o.dataDir, "data-dir", "", "`dir` for the durable era floor and clean-shutdown state")
+	f.StringVar(&o.cluster, "cluster", node.DefaultClusterID, "cluster `ID`, the same on every node; binds the data dir at its first start")
+	f.BoolVar(&o.newCluster, "new-cluster", false, "this is the first start of a new cluster: an empty data dir needs no quarantine")
+	f.BoolVar(&o.restored, "restored", false, "the data dir was restored from a backup or copy: start as after a crash (quarantine)")
 	f.StringVar(&o.keyfile, "keyfile", "", "`file` holding the base64 cluster key (16, 24 or 32 bytes) that encrypts gossip")
 	f.BoolVar(&o.insecure, "insecure", false, "allow unencrypted gossip on a non-loopback address")
 	f.StringVar(&o.httpAddr, "http", "127.0.0.1:7947", "HTTP API address `host:port`; port 0 picks a free one")
@@ -76,7 +91,7 @@ func newAgentFlags(o *agentOpts) *cmdFlags {
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&o.readyFile, "ready-file", "", "write the actual addresses as JSON to `file` once serving")
-	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 5*time.Second, "how long SIGTERM may take to release leases and leave")
+	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 5*time.Second, "how long SIGTERM may take to end hold streams and leave")
 	return f
 }
 
@@ -192,6 +207,7 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	n, err := node.New(node.Config{
 		Name: o.name, BindAddr: o.bindHost, BindPort: o.bindPort, Join: o.join, Voters: o.voters,
 		DataDir: o.dataDir, SecretKey: o.key, DefaultTTL: o.ttl, MaxTTL: o.maxTTL, Logger: log,
+		ClusterID: o.cluster, NewCluster: o.newCluster, Restored: o.restored,
 	})
 	if err != nil {
 		if errors.Is(err, node.ErrConfig) {
@@ -225,7 +241,7 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 
 	info := readyInfo{Name: o.name, Gossip: n.Addr(), HTTP: "http://" + ln.Addr().String(), PID: os.Getpid()}
 	log.Info("agent ready", "node", info.Name, "gossip", info.Gossip, "http", info.HTTP,
-		"voters", strings.Join(o.voters, ","), "auth", o.token != "", "data_dir", o.dataDir)
+		"voters", strings.Join(o.voters, ","), "cluster", o.cluster, "auth", o.token != "", "data_dir", o.dataDir)
 	if o.readyFile != "" {
 		if err := writeReadyFile(o.readyFile, info); err != nil {
 			log.Error("cannot write the ready file", "file", o.readyFile, "err", err)
@@ -238,7 +254,7 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	code := 0
 	select {
 	case s := <-sigs:
-		log.Info("stopping: releasing leases and leaving the cluster", "signal", s.String())
+		log.Info("stopping: clients keep their leases until their deadlines; leaving the cluster", "signal", s.String())
 	case err := <-served:
 		log.Error("HTTP server failed", "err", err)
 		code = 1
@@ -246,7 +262,7 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
 	if err := ag.Close(ctx); err != nil {
-		log.Warn("releasing leases took too long", "err", err)
+		log.Warn("ending hold streams took too long", "err", err)
 	}
 	if err := srv.Shutdown(ctx); err != nil {
 		log.Warn("HTTP shutdown", "err", err)

@@ -156,6 +156,9 @@ func (d *demo) startNode(name string) error {
 	n, err := node.New(node.Config{
 		Name: name, BindAddr: "127.0.0.1", BindPort: d.ports[name], Join: join,
 		Voters: d.voters, DataDir: dir, DefaultTTL: d.o.ttl, MaxTTL: d.o.maxTTL,
+		// The demo's cluster is new: its empty dirs need no quarantine at
+		// the first start; restarts find their dirs in use and ignore it.
+		NewCluster: true,
 	})
 	if err != nil {
 		return fmt.Errorf("start %s: %w", name, err)

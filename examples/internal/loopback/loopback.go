@@ -38,6 +38,8 @@ func Start(voters, others []string, tweak func(*node.Config)) (*Cluster, error) 
 			BindPort: 0, // any free port
 			Voters:   voters,
 			DataDir:  dir,
+			// A new cluster on empty dirs: no quarantine at the first start.
+			NewCluster: true,
 		}
 		if seed != "" {
 			cfg.Join = []string{seed}
