@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,26 +22,71 @@ func init() {
 	register("lock", "run a command while holding a lease", runLock)
 }
 
-// Exit statuses of tenure lock besides the command's own.
+// Exit statuses of tenure lock besides the command's own (the first two
+// are the defaults of --exit-lost and --exit-not-held).
 const (
 	exitLost    = 3 // the lease was lost while the command ran
 	exitNotHeld = 4 // the lease could not be had within --wait
 )
 
+// Outcomes written to --status-file.
+const (
+	outcomeDone    = "done"     // the command ran to its end under the lease
+	outcomeLost    = "lost"     // the lease was lost; the command was stopped
+	outcomeNotHeld = "not-held" // the lease could not be had within --wait
+	outcomeError   = "error"    // the agent could not be reached, or CMD could not start
+)
+
 const lockAbout = `
 Acquires the lease NAME through the agent, runs CMD with TENURE_LEASE and
 TENURE_TOKEN (the fencing token) in its environment, keeps the lease alive
-while CMD runs and releases it when CMD exits. CMD runs in its own process
-group; SIGINT, SIGTERM and SIGHUP sent to tenure lock are passed on to it.
+while CMD runs, and releases it once CMD and every process it started are
+gone.
 
-tenure lock computes its own deadline from the instant it SENT each request
-to the agent plus the agent's deadline_ms: if the agent stops answering,
-the lease counts as lost at that deadline. When the lease is lost, CMD's
-process group gets SIGTERM at once and SIGKILL after --grace.
+What it waits for: CMD runs as the leader of its own process group. On
+Linux tenure lock is a child subreaper, so every process CMD starts stays
+its descendant even if it moves to another group or session; the lease is
+released when CMD has exited, no descendant is left and CMD's group is
+empty. On other systems, when CMD has exited and its group is empty (a
+process that leaves the group is neither waited for nor signalled).
 
-Exit status: CMD's own (128+N if a signal N killed it); 3 if the lease was
-lost; 4 if it could not be had within --wait; 1 if the agent could not be
-reached or CMD could not start; 2 for bad usage.`
+Deadline and signals: tenure lock computes its own deadline from the
+instant it SENT each request to the agent plus the agent's deadline_ms, the
+latest over the answers. If the agent says the tenure is over, CMD's
+processes get SIGTERM at once; if no renewal is confirmed, SIGTERM comes
+--grace before the deadline. SIGKILL follows --grace after SIGTERM and in
+any case before the deadline (aimed max(TTL/50, 50ms), at most TTL/4,
+before it, to absorb timer lateness): a command that ignores SIGTERM is
+dead before the lease can pass to another holder. The grace is at most a third of the TTL, so
+that one failed keepalive does not stop CMD. SIGINT, SIGTERM and SIGHUP
+sent to tenure lock are passed on to all of CMD's processes.
+
+If tenure lock is killed with SIGKILL: on Linux the kernel sends CMD
+SIGKILL (a parent-death signal), but processes CMD started survive, as
+nothing is left to signal them; if that matters, do not let CMD leave
+processes behind, or run tenure lock where its whole cgroup is killed
+(a systemd unit, a container). On other systems CMD keeps running too.
+
+Terminal: when tenure lock runs in the foreground of its terminal, CMD's
+group gets the terminal (CMD can read it; ^C and ^Z go to CMD), and tenure
+lock takes it back once the group is gone. On ^Z (Linux, under a shell
+with job control) tenure lock stops CMD's whole group and suspends with
+it; the lease is not renewed meanwhile. On fg, CMD continues if the
+deadline has not passed; otherwise it is killed without running again and
+tenure lock exits 3. Elsewhere, or when CMD has processes outside its
+group, ^Z is refused: CMD is continued.
+
+Exit status: CMD's own (128+N if signal N killed it); 3 (--exit-lost) if
+the lease was lost and CMD was stopped; 4 (--exit-not-held) if the lease
+could not be had within --wait; 1 if the agent could not be reached or CMD
+could not start; 2 for bad usage. CMD's own statuses look the same. To
+tell them apart, set --exit-lost and --exit-not-held to codes CMD never
+uses, or read --status-file: tenure lock writes it (replacing it) as one
+line "OUTCOME CODE", OUTCOME being done (CMD ran to its end under the
+lease and CODE is its status), lost, not-held or error; bad usage writes
+nothing. tenure lock's own stderr lines start with "tenure lock: "
+("tenure lock: LOST", "tenure lock: NOT HELD"), but CMD writes to the same
+stderr: read them as a person, not from a script.`
 
 // lockOpts are the flags of tenure lock.
 type lockOpts struct {
@@ -48,6 +94,9 @@ type lockOpts struct {
 	ttl, wait, grace    time.Duration
 	value               string
 	quiet               bool
+	exitLost            int
+	exitNotHeld         int
+	statusFile          string
 }
 
 func newLockFlags(o *lockOpts) *cmdFlags {
@@ -55,9 +104,12 @@ func newLockFlags(o *lockOpts) *cmdFlags {
 	addAgentFlags(f, &o.agentURL, &o.tokenFile)
 	f.DurationVar(&o.ttl, "ttl", 0, "lease TTL (default: the agent's)")
 	f.DurationVar(&o.wait, "wait", 0, "how long to wait for the lease if another holds it (0: try once)")
-	f.DurationVar(&o.grace, "grace", 5*time.Second, "after a loss, how long CMD has between SIGTERM and SIGKILL")
+	f.DurationVar(&o.grace, "grace", 5*time.Second, "how long CMD has between SIGTERM and SIGKILL (at most a third of the TTL)")
 	f.StringVar(&o.value, "value", "", "a value stored with the lease for holder queries (e.g. this host's address)")
 	f.BoolVar(&o.quiet, "quiet", false, "print nothing but errors")
+	f.IntVar(&o.exitLost, "exit-lost", exitLost, "exit status when the lease is lost (1-255)")
+	f.IntVar(&o.exitNotHeld, "exit-not-held", exitNotHeld, "exit status when the lease cannot be had within --wait (1-255)")
+	f.StringVar(&o.statusFile, "status-file", "", "`file` to write the outcome to at exit: \"done|lost|not-held|error CODE\"")
 	return f
 }
 
@@ -84,6 +136,9 @@ func newClient(url, tokenFile string) (*agent.Client, error) {
 	return c, nil
 }
 
+// runLock is tenure lock. It owns the process: it makes it a child
+// subreaper and reaps every child (Linux), so it must not run inside a
+// process that has children of its own to wait for.
 func runLock(args []string, stdout, stderr io.Writer) int {
 	var o lockOpts
 	f := newLockFlags(&o)
@@ -108,6 +163,17 @@ func runLock(args []string, stdout, stderr io.Writer) int {
 		return f.fail(stderr, "--wait %v is negative", o.wait)
 	case o.grace < 0:
 		return f.fail(stderr, "--grace %v is negative", o.grace)
+	case o.exitLost < 1 || o.exitLost > 255:
+		return f.fail(stderr, "--exit-lost %d: want 1 to 255", o.exitLost)
+	case o.exitNotHeld < 1 || o.exitNotHeld > 255:
+		return f.fail(stderr, "--exit-not-held %d: want 1 to 255", o.exitNotHeld)
+	case o.exitLost == o.exitNotHeld:
+		return f.fail(stderr, "--exit-lost and --exit-not-held are both %d: they must differ", o.exitLost)
+	}
+	if o.statusFile != "" {
+		if st, err := os.Stat(filepath.Dir(o.statusFile)); err != nil || !st.IsDir() {
+			return f.fail(stderr, "--status-file %q: its directory does not exist", o.statusFile)
+		}
 	}
 	client, err := newClient(o.agentURL, o.tokenFile)
 	if err != nil {
@@ -131,8 +197,12 @@ type locker struct {
 	info   io.Writer // progress messages
 
 	token    uint64
+	key      string // the lease key: proof of holding for keepalive and release
 	ttl      time.Duration
 	deadline time.Time // this process's own deadline: send time + deadline_ms
+
+	grace      time.Duration // --grace, at most a third of the TTL
+	killMargin time.Duration // SIGKILL is aimed this long before the deadline
 }
 
 func (l *locker) errorf(format string, args ...any) {
@@ -141,7 +211,7 @@ func (l *locker) errorf(format string, args ...any) {
 
 // extend moves the deadline to sent+g.DeadlineMS if that is later. Each
 // such instant is no later than the agent's own deadline, because the
-// agent computed deadline_ms after the request was sent.
+// agent computed deadline_ms after the request was sent (R16).
 func (l *locker) extend(sent time.Time, g agent.Grant) {
 	if d := sent.Add(time.Duration(g.DeadlineMS) * time.Millisecond); d.After(l.deadline) {
 		l.deadline = d
@@ -153,80 +223,65 @@ func (l *locker) run(cmdArgs []string, stdout io.Writer) int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
+	// Find CMD before taking the lease: a typo costs nobody a tenure.
+	path, err := exec.LookPath(cmdArgs[0])
+	if err != nil {
+		l.errorf("cannot start %s: %v", cmdArgs[0], err)
+		return l.finish(outcomeError, 1)
+	}
 	if code, ok := l.acquire(sigs); !ok {
 		return code
 	}
-	cmd := exec.Command(cmdArgs[0], cmdArgs[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, l.stderr
-	cmd.Env = append(os.Environ(), "TENURE_LEASE="+l.name, "TENURE_TOKEN="+strconv.FormatUint(l.token, 10))
-	ownProcessGroup(cmd)
-	if err := cmd.Start(); err != nil {
+	l.grace = min(l.opts.grace, l.ttl/3)
+	l.killMargin = min(max(l.ttl/50, 50*time.Millisecond), l.ttl/4)
+	capped := ""
+	if l.grace < l.opts.grace {
+		capped = fmt.Sprintf(" (--grace %v capped at a third of the TTL)", l.opts.grace)
+	}
+	fmt.Fprintf(l.info, "tenure lock: holding %q, token %d, ttl %v, grace %v%s\n", l.name, l.token, l.ttl, l.grace.Round(time.Millisecond), capped)
+
+	spec := treeSpec{path: path, argv: cmdArgs, tty: foregroundTTY(),
+		env: append(os.Environ(), "TENURE_LEASE="+l.name, "TENURE_TOKEN="+strconv.FormatUint(l.token, 10))}
+	outFD, outW, outWait, err1 := stdioFile(stdout)
+	errFD, errW, errWait, err2 := stdioFile(l.stderr)
+	if err := errors.Join(err1, err2); err != nil {
 		l.errorf("cannot start %s: %v", cmdArgs[0], err)
 		l.release()
-		return 1
+		return l.finish(outcomeError, 1)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-
-	type kaResult struct {
-		sent time.Time
-		g    agent.Grant
-		err  error
+	spec.files = []uintptr{os.Stdin.Fd(), outFD, errFD}
+	restore := catchStops() // from the last check of the deadline until CMD runs
+	var tree *procTree
+	if l.confirm() {
+		tree, err = startTree(spec)
 	}
-	kaDone := make(chan kaResult, 1)
-	inFlight := false
-	lossTimer := time.NewTimer(time.Until(l.deadline))
-	defer lossTimer.Stop()
-	kaTimer := time.NewTimer(l.keepaliveIn())
-	defer kaTimer.Stop()
-	for {
-		select {
-		case err := <-exited:
-			l.release()
-			return exitCode(err)
-		case s := <-sigs:
-			signalGroup(cmd, s.(syscall.Signal))
-		case <-lossTimer.C:
-			if time.Now().Before(l.deadline) {
-				lossTimer.Reset(time.Until(l.deadline))
-				continue
-			}
-			return l.lost(cmd, exited, "the agent did not confirm a renewal before the deadline")
-		case <-kaTimer.C:
-			if inFlight {
-				continue
-			}
-			inFlight = true
-			go func(deadline time.Time) {
-				// A keepalive that cannot be answered before the deadline
-				// is useless: the loss timer fires first.
-				ctx, cancel := context.WithDeadline(context.Background(), deadline)
-				defer cancel()
-				g, sent, err := l.client.Keepalive(ctx, l.name, l.token)
-				kaDone <- kaResult{sent, g, err}
-			}(l.deadline)
-		case r := <-kaDone:
-			inFlight = false
-			switch st := agent.StatusOf(r.err); {
-			case r.err == nil:
-				l.extend(r.sent, r.g)
-				lossTimer.Reset(time.Until(l.deadline))
-				kaTimer.Reset(l.keepaliveIn())
-			case st == http.StatusGone || st == http.StatusConflict:
-				return l.lost(cmd, exited, "the agent says the tenure is over: "+r.err.Error())
-			default:
-				fmt.Fprintf(l.info, "tenure lock: keepalive failed (retrying until the deadline in %v): %v\n",
-					time.Until(l.deadline).Round(time.Millisecond), r.err)
-				kaTimer.Reset(max(l.ttl/10, 20*time.Millisecond))
-			}
+	restore()
+	for _, w := range []*os.File{outW, errW} {
+		if w != nil {
+			w.Close()
 		}
 	}
-}
-
-// keepaliveIn is when the next keepalive is due: a third of the TTL, and
-// well before the current deadline.
-func (l *locker) keepaliveIn() time.Duration {
-	return max(min(l.ttl/3, time.Until(l.deadline)/3), 5*time.Millisecond)
+	if tree == nil && err == nil {
+		return l.finish(outcomeLost, l.opts.exitLost)
+	}
+	if spec.tty >= 0 {
+		holdBackground()
+	}
+	if err != nil {
+		if spec.tty >= 0 {
+			_ = takeTerminal(spec.tty) // the child may have taken it before exec failed
+		}
+		l.errorf("cannot start %s: %v", cmdArgs[0], err)
+		l.release()
+		return l.finish(outcomeError, 1)
+	}
+	outcome, code := l.hold(tree, sigs)
+	for _, wait := range []func(){outWait, errWait} {
+		if wait != nil {
+			wait()
+		}
+	}
+	return l.finish(outcome, code)
 }
 
 // acquire takes the lease; ok false means exit with code.
@@ -253,62 +308,42 @@ func (l *locker) acquire(sigs <-chan os.Signal) (code int, ok bool) {
 		if h := ae.Response.Holder; h != nil {
 			msg = fmt.Sprintf("held by %s (token %s, about %v left; a hint)", h.Node, h.TokenStr, time.Duration(h.RemainingMS)*time.Millisecond)
 		}
-		l.errorf("lease %q not acquired within --wait %v: %s", l.name, l.opts.wait, msg)
-		return exitNotHeld, false
+		l.errorf("NOT HELD: lease %q not acquired within --wait %v: %s", l.name, l.opts.wait, msg)
+		return l.finish(outcomeNotHeld, l.opts.exitNotHeld), false
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
 		l.errorf("interrupted while waiting for lease %q", l.name)
-		return 1, false
+		return l.finish(outcomeError, 1), false
 	default:
 		l.errorf("acquire %q through %s: %v", l.name, l.opts.agentURL, err)
-		return 1, false
+		return l.finish(outcomeError, 1), false
 	}
-	l.token, l.ttl = g.Token, time.Duration(g.TTL)
+	l.token, l.key, l.ttl = g.Token, g.LeaseKey, time.Duration(g.TTL)
 	l.extend(sent, g)
-	if time.Until(l.deadline) < l.ttl/2 {
-		// A long wait used up the deadline counted from the send: one
-		// keepalive measures it afresh before CMD starts.
-		kctx, kcancel := context.WithTimeout(context.Background(), max(l.ttl, time.Second))
-		g2, sent2, err := l.client.Keepalive(kctx, l.name, l.token)
-		kcancel()
-		if err != nil {
-			l.errorf("lease %q (token %d) lost before the command started: %v", l.name, l.token, err)
-			l.release()
-			return exitLost, false
-		}
-		l.extend(sent2, g2)
-	}
-	if !time.Now().Before(l.deadline) {
-		l.errorf("lease %q (token %d) expired before the command started", l.name, l.token)
-		return exitLost, false
-	}
-	fmt.Fprintf(l.info, "tenure lock: holding %q, token %d, ttl %v\n", l.name, l.token, l.ttl)
 	return 0, true
 }
 
-// lost stops CMD after a loss and returns exitLost.
-func (l *locker) lost(cmd *exec.Cmd, exited <-chan error, why string) int {
-	l.errorf("LOST lease %q (token %d): %s; stopping the command (SIGTERM, SIGKILL after %v)", l.name, l.token, why, l.opts.grace)
-	signalGroup(cmd, syscall.SIGTERM)
-	grace := time.NewTimer(l.opts.grace)
-	defer grace.Stop()
-	reaped := false
-	select {
-	case <-exited:
-		// The leader exited; the rest of its group gets what is left of
-		// the grace period.
-		reaped = true
-		waitGroupGone(cmd, grace.C)
-	case <-grace.C:
+// confirm makes sure, right before CMD starts, that at least half the TTL
+// is left: a long wait (or tenure lock being stopped meanwhile) may have
+// used up the deadline counted from the acquire's send, so one keepalive
+// measures it afresh. ok false means the lease is lost.
+func (l *locker) confirm() (ok bool) {
+	if time.Until(l.deadline) >= l.ttl/2 {
+		return true
 	}
-	signalGroup(cmd, syscall.SIGKILL)
-	if !reaped {
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			l.errorf("the command did not exit after SIGKILL")
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), max(l.ttl, time.Second))
+	g, sent, err := l.client.Keepalive(ctx, l.name, l.token, l.key)
+	cancel()
+	if err != nil {
+		l.errorf("LOST lease %q (token %d) before the command started: %v", l.name, l.token, err)
+		l.release()
+		return false
 	}
-	return exitLost
+	l.extend(sent, g)
+	if !time.Now().Before(l.deadline) {
+		l.errorf("LOST lease %q (token %d): it expired before the command started", l.name, l.token)
+		return false
+	}
+	return true
 }
 
 // release gives the lease back, best effort: if the agent does not answer,
@@ -316,22 +351,51 @@ func (l *locker) lost(cmd *exec.Cmd, exited <-chan error, why string) int {
 func (l *locker) release() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := l.client.Release(ctx, l.name, l.token); err != nil && agent.StatusOf(err) != http.StatusGone {
+	if err := l.client.Release(ctx, l.name, l.token, l.key); err != nil && agent.StatusOf(err) != http.StatusGone {
 		l.errorf("release %q (token %d): %v (it expires on its own)", l.name, l.token, err)
 	}
 }
 
-// exitCode maps CMD's end to tenure lock's exit status.
-func exitCode(err error) int {
+// finish writes the outcome to --status-file, if set, and returns code.
+func (l *locker) finish(outcome string, code int) int {
+	if l.opts.statusFile == "" {
+		return code
+	}
+	if err := writeFileAtomic(l.opts.statusFile, fmt.Sprintf("%s %d\n", outcome, code)); err != nil {
+		l.errorf("--status-file: %v", err)
+	}
+	return code
+}
+
+// writeFileAtomic replaces path with text: a reader sees the old file or
+// the whole new one.
+func writeFileAtomic(path, text string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tenure-lock-status-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(text)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
 	if err == nil {
-		return 0
+		err = os.Rename(f.Name(), path)
 	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal())
-		}
-		return ee.ExitCode()
+	if err != nil {
+		os.Remove(f.Name())
 	}
-	return 1
+	return err
+}
+
+// exitCode maps the command's wait status to tenure lock's exit status:
+// its own code, or 128+N if signal N killed it.
+func exitCode(ws *syscall.WaitStatus) int {
+	switch {
+	case ws == nil:
+		return 1 // the command's status was lost: not expected
+	case ws.Signaled():
+		return 128 + int(ws.Signal())
+	default:
+		return ws.ExitStatus()
+	}
 }
