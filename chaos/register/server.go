@@ -64,11 +64,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // Get returns the entry of key as a GET would.
 func (s *Server) Get(key string) (Entry, bool) { return s.store.get(key) }
 
-// Put writes value to key with the given lease name and token, as a PUT
-// would: it returns a *fence.StaleError (matching fence.ErrStale) for a stale
-// token, and ErrPersist or fence.ErrPersist if the write could not be made
-// durable. The value is on disk when Put returns nil.
-func (s *Server) Put(key, leaseName string, token uint64, value string) error {
+// Put writes value to key with token, as a PUT would. The write is fenced
+// by the lease named by the key itself: it returns a *fence.StaleError
+// (matching fence.ErrStale) if token is below the highest admitted for that
+// lease, fence.ErrBadName if the key is not a valid lease name, and
+// ErrPersist or fence.ErrPersist if the write could not be made durable.
+// The value is on disk when Put returns nil.
+func (s *Server) Put(key string, token uint64, value string) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
@@ -79,7 +81,11 @@ func (s *Server) Put(key, leaseName string, token uint64, value string) error {
 		}
 		return op()
 	}
-	return s.guard.Do(leaseName, token, op)
+	// The lease that fences a key is the lease of the same name, derived
+	// here from the key written and never taken from the request: a client
+	// free to name the lease would send a stale token for "db" as "DB" or
+	// "db#0", leases of their own whose highest is lower.
+	return s.guard.Do(key, token, op)
 }
 
 // Close stops the register: later writes fail with ErrClosed or
@@ -117,7 +123,13 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handlePut(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
-	name, token, err := readHeaders(r.Header)
+	if err := checkKey(key); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	// The token is read for the key's own lease: a Lease-Name header, if
+	// sent, must name exactly that lease (fence.ErrWrongName otherwise).
+	token, err := fence.ReadToken(r.Header, key)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
@@ -132,7 +144,7 @@ func (s *Server) handlePut(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("value longer than %d bytes", MaxValueLen)})
 		return
 	}
-	err = s.Put(key, name, token, *req.Value)
+	err = s.Put(key, token, *req.Value)
 	var stale *fence.StaleError
 	switch {
 	case err == nil:
@@ -160,24 +172,6 @@ func checkKey(key string) error {
 		return fmt.Errorf("%w: %q (1..%d bytes of UTF-8)", errBadKey, key, MaxKeyLen)
 	}
 	return nil
-}
-
-// readHeaders extracts the lease name and token; each header must appear
-// exactly once. The name itself is checked by the Guard.
-func readHeaders(h http.Header) (string, uint64, error) {
-	names := h.Values(fence.NameHeader)
-	if len(names) != 1 {
-		return "", 0, fmt.Errorf("want exactly one %s header, got %d", fence.NameHeader, len(names))
-	}
-	toks := h.Values(fence.TokenHeader)
-	if len(toks) != 1 {
-		return "", 0, fmt.Errorf("want exactly one %s header, got %d", fence.TokenHeader, len(toks))
-	}
-	token, err := strconv.ParseUint(toks[0], 10, 64)
-	if err != nil {
-		return "", 0, fmt.Errorf("%s header %q is not a decimal uint64", fence.TokenHeader, toks[0])
-	}
-	return names[0], token, nil
 }
 
 // writeJSON answers with status and body encoded as JSON.

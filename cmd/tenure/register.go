@@ -31,8 +31,9 @@ func runFencedRegister(args []string, stdout, stderr io.Writer) int {
 	unsafeNoFence := fs.Bool("unsafe-no-fence", false, "")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: tenure fenced-register --listen ADDR --data FILE")
-		fmt.Fprintln(stderr, "\nServes GET/PUT /v1/keys/{key}; a PUT needs Lease-Name and Fencing-Token headers")
-		fmt.Fprintln(stderr, "and is refused (409) if its token is below the highest accepted for that lease.")
+		fmt.Fprintln(stderr, "\nServes GET/PUT /v1/keys/{key}; a PUT needs a Fencing-Token header and is fenced by")
+		fmt.Fprintln(stderr, "the lease named by the key (a Lease-Name header, if sent, must equal the key); it is")
+		fmt.Fprintln(stderr, "refused (409) if its token is below the highest accepted for that lease.")
 		fmt.Fprintln(stderr, "Every accepted write is fsynced before the answer.\n\nFlags:")
 		fs.VisitAll(func(f *flag.Flag) {
 			if f.Name != "unsafe-no-fence" {

@@ -18,13 +18,23 @@
 //
 //   - New returns an in-memory Guard; OpenFile returns one whose highest
 //     tokens survive a restart of the resource.
+//   - Guard.Resource(name) binds a Guard to the lease name that protects one
+//     resource. Its Do, Admit and Highest take no name, so no call can check
+//     a token against another name's highest. This is the easy path: bind
+//     once, at setup, from the resource's own configuration.
 //   - Guard.Do(name, token, op) checks the token and runs op while holding the
-//     name's lock, so check and act are one step.
+//     name's lock, so check and act are one step. name must be derived by the
+//     resource from what op acts on (the key it writes, say), never taken
+//     from the caller's message (section 3).
 //   - Guard.Admit(name, token) only checks and records, for resources where
 //     the check is the whole operation or the caller serialises by other means.
-//   - Guard.Middleware wraps an http.Handler: it reads the Lease-Name and
-//     Fencing-Token headers and answers 400, 409 or 503 with a JSON body, or
-//     calls the wrapped handler inside Do.
+//   - Guard.Middleware(route, next) wraps an http.Handler: route maps each
+//     request to the lease name of the resource it addresses (PathValue
+//     reads a ServeMux wildcard), the middleware reads the Fencing-Token
+//     header, refuses a Lease-Name header that names another lease, and
+//     answers 400, 409 or 503 with a JSON body, or calls next inside Do.
+//     Resource.Middleware does the same for one bound name. ReadToken is the
+//     header check alone, for handlers that parse the request themselves.
 //
 // # 3. Rules
 //
@@ -36,6 +46,17 @@
 //     caller forgot to send one.
 //   - A name must be 1..MaxNameLen bytes of UTF-8 without control characters,
 //     the same rule the protocol applies to lease names (ErrBadName).
+//   - Names are compared byte for byte, as the lease system compares them:
+//     "DB", "db#0" (slot 0 of a semaphore "db") and the NFD spelling of
+//     "café" are each a lease of its own, with tokens of its own. So the
+//     resource, not the caller, decides which name fences an operation: a
+//     caller with a stale token for "db" that could pick the name would
+//     pick one of those, whose highest is lower, and be admitted. The
+//     middleware therefore takes the name from a Route and refuses a
+//     Lease-Name header that disagrees with it (ErrWrongName); there is no
+//     middleware that fences by the header's name.
+//   - After Close returns, nothing that was not already admitted runs: a
+//     Do waiting for its name's lock gets ErrClosed.
 //
 // # 4. Guarantees
 //
@@ -49,9 +70,11 @@
 //
 // # 5. What it does not do
 //
-// The Guard trusts the tokens it is given. It cannot tell a forged or buggy
-// token from a real one, and one absurdly high token locks a name out for good:
-// authenticate the callers. It never forgets a name, so memory and the file
+// The Guard trusts the tokens and the names it is given: Guard.Do cannot
+// tell whether a name is the one that protects what op writes (bind it with
+// Resource, or derive it with a Route). It cannot tell a forged or buggy
+// token from a real one either, and one absurdly high token locks a name
+// out for good: authenticate the callers. It never forgets a name, so memory and the file
 // grow with the number of distinct names. It fences one resource: a holder
 // that writes to two resources is fenced at each separately. It does not make
 // the operation itself durable or idempotent; an operation that fails after
@@ -60,10 +83,13 @@
 //
 // # 6. Testing map
 //
-//   - guard_test.go: table tests of the rules in section 3, and a concurrent
-//     test under the race detector showing applied operations stay in order.
+//   - guard_test.go: table tests of the rules in section 3, a concurrent
+//     test under the race detector showing applied operations stay in order,
+//     Resource, and a Do waiting on the lock refused by Close.
 //   - property_test.go: a rapid property test of delayed, reordered writes
 //     from a sequence of tenures.
 //   - file_test.go: restart, corrupt files, failing writes.
-//   - http_test.go: the middleware's 400, 409, 503 and 200 answers.
+//   - http_test.go: the middleware's 400, 409, 503 and 200 answers, routes
+//     that name nothing, and other spellings of a name ("DB", "db#0", NFD
+//     "café") in Lease-Name refused.
 package fence

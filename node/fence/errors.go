@@ -18,6 +18,15 @@ var (
 	// ErrBadName means a lease name is empty, longer than MaxNameLen bytes,
 	// not valid UTF-8, or contains a control character.
 	ErrBadName = errors.New("fence: invalid lease name")
+	// ErrWrongName means a request names a lease (in its Lease-Name header)
+	// other than the one that protects the resource it addresses. Lease
+	// names are compared byte for byte: "DB", "db#0" and the NFD spelling
+	// of "café" are leases of their own, with tokens of their own, so a
+	// token of one proves nothing about another.
+	ErrWrongName = errors.New("fence: lease name does not protect this resource")
+	// ErrBadRequest means a request's fencing headers are missing, repeated
+	// or malformed, or the route named no protected resource.
+	ErrBadRequest = errors.New("fence: bad fencing request")
 	// ErrCorrupt means OpenFile found a file it cannot trust. The Guard
 	// refuses to start rather than start empty, because starting empty would
 	// admit every stale holder it refused before.

@@ -14,8 +14,18 @@ type Guard struct {
 	mu    sync.Mutex       // guards slots (the map, not the slots' contents)
 	slots map[string]*slot // one per name ever admitted; never removed
 
-	store  *fileStore // nil for an in-memory Guard
-	closed atomic.Bool
+	store *fileStore // nil for an in-memory Guard
+
+	// life orders admissions against Close: Do checks closed and admits
+	// under a read lock, Close sets closed under the write lock, so every
+	// call is either admitted before Close began or refused with ErrClosed,
+	// a call that was waiting for its name's lock included.
+	life   sync.RWMutex
+	closed atomic.Bool // written under life; read without it only to fail fast
+
+	// lockWait, if set, is called by Do after its first check of closed and
+	// just before it waits for the name's lock. Tests only.
+	lockWait func(name string)
 }
 
 // slot is the state of one lease name. Its lock is held across the check, the
@@ -49,6 +59,14 @@ func (g *Guard) Admit(name string, token uint64) error {
 // Do admits token as Admit does and then, only if it was admitted, runs op
 // while still holding the lock of name, and returns op's error unchanged.
 //
+// name must be the lease name that protects the resource op acts on, as the
+// resource itself knows it: its own configuration, or a fixed function of
+// what op writes (the key, the route). Never take it from the caller's
+// message as is: a caller with a stale token for "db" that may pick the
+// name gets admitted under "DB", "db#0" or another byte spelling whose
+// highest token is lower, since each of those is a lease name of its own.
+// Resource binds a name once so the calls cannot get it wrong.
+//
 // Holding the lock makes check and act one step. Without it, a holder with
 // token 7 could be admitted, stall, and apply its write after the holder with
 // token 8 was admitted and applied: the stale write would win. With it, the
@@ -67,9 +85,12 @@ func (g *Guard) Do(name string, token uint64, op func() error) error {
 		return ErrClosed
 	}
 	s := g.slot(name)
+	if g.lockWait != nil {
+		g.lockWait(name)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := g.admitLocked(name, s, token); err != nil {
+	if err := g.admitOpen(name, s, token); err != nil {
 		return err
 	}
 	if op == nil {
@@ -92,11 +113,16 @@ func (g *Guard) Highest(name string) (uint64, bool) {
 	return h, h != 0
 }
 
-// Close stops the Guard: later calls of Admit and Do return ErrClosed.
-// Operations already running finish. Close does not wait for them; a token
-// they raised is already on disk. Closing twice is harmless.
+// Close stops the Guard: every call of Admit and Do not admitted before
+// Close began returns ErrClosed and runs nothing, including a call that was
+// waiting for its name's lock behind a running operation. Operations
+// admitted before it may still be running when it returns: Close does not
+// wait for them (a token they raised is already on disk). Closing twice is
+// harmless.
 func (g *Guard) Close() error {
+	g.life.Lock()
 	g.closed.Store(true)
+	g.life.Unlock()
 	if g.store != nil {
 		g.store.close()
 	}
@@ -116,6 +142,18 @@ func (g *Guard) slot(name string) *slot {
 		g.slots[name] = s
 	}
 	return s
+}
+
+// admitOpen admits token unless the Guard is closed; the caller holds s.mu.
+// Checking closed again here, under life, is what refuses a call that
+// waited for s.mu while Close ran.
+func (g *Guard) admitOpen(name string, s *slot, token uint64) error {
+	g.life.RLock()
+	defer g.life.RUnlock()
+	if g.closed.Load() {
+		return ErrClosed
+	}
+	return g.admitLocked(name, s, token)
 }
 
 // admitLocked is the check itself; the caller holds s.mu. A higher token is

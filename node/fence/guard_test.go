@@ -137,6 +137,105 @@ func TestClose(t *testing.T) {
 	}
 }
 
+// A Do that was waiting for its name's lock when Close ran never runs its
+// operation: once Close has returned, nothing not yet admitted runs. The
+// second Do is made to wait deterministically: it has passed its first check
+// of closed (lockWait fired) while the first Do is blocked inside its
+// operation, holding the lock.
+func TestCloseRefusesWaiter(t *testing.T) {
+	g := New()
+	waiting := make(chan struct{})
+	g.lockWait = func(string) {
+		select {
+		case waiting <- struct{}{}:
+		default: // the first Do: nobody listens yet
+		}
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error)
+	go func() {
+		first <- g.Do("a", 5, func() error {
+			close(entered)
+			<-release
+			return nil
+		})
+	}()
+	<-entered
+	var secondRan atomic.Bool
+	second := make(chan error)
+	go func() {
+		second <- g.Do("a", 5, func() error {
+			secondRan.Store(true)
+			return nil
+		})
+	}()
+	<-waiting // the second Do passed its first check and now waits for "a"
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("first Do (admitted before Close) = %v", err)
+	}
+	if err := <-second; !errors.Is(err, ErrClosed) {
+		t.Fatalf("Do waiting on the lock during Close = %v, want ErrClosed", err)
+	}
+	if secondRan.Load() {
+		t.Fatal("the waiting Do ran its operation after Close returned")
+	}
+}
+
+// A Resource checks every call against the one name it is bound to, and
+// shares its Guard's state.
+func TestResource(t *testing.T) {
+	g := New()
+	if _, err := g.Resource(""); !errors.Is(err, ErrBadName) {
+		t.Fatalf("Resource(\"\") = %v, want ErrBadName", err)
+	}
+	if _, err := g.Resource("a\x00"); !errors.Is(err, ErrBadName) {
+		t.Fatalf("Resource with NUL = %v, want ErrBadName", err)
+	}
+	db, err := g.Resource("db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := g.Resource("DB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db.Name() != "db" {
+		t.Fatalf("Name = %q", db.Name())
+	}
+	ran := 0
+	op := func() error { ran++; return nil }
+	if err := db.Do(9, op); err != nil || ran != 1 {
+		t.Fatalf("Do(9) = %v, ran %d", err, ran)
+	}
+	if err := db.Do(7, op); !errors.Is(err, ErrStale) || ran != 1 {
+		t.Fatalf("Do(7) = %v, ran %d; want ErrStale, not run", err, ran)
+	}
+	// "DB" is a lease of its own: its floor is its own.
+	if err := other.Admit(7); err != nil {
+		t.Fatalf("DB Admit(7) = %v", err)
+	}
+	if h, _ := db.Highest(); h != 9 {
+		t.Fatalf("db highest %d after DB admitted 7, want 9", h)
+	}
+	if h, _ := g.Highest("db"); h != 9 {
+		t.Fatalf("the Guard sees %d for db, want 9 (shared state)", h)
+	}
+	if err := g.Admit("db", 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Admit(9); !errors.Is(err, ErrStale) {
+		t.Fatalf("Admit(9) after the Guard admitted 10 = %v, want ErrStale", err)
+	}
+	_ = g.Close()
+	if err := db.Do(10, op); !errors.Is(err, ErrClosed) || ran != 1 {
+		t.Fatalf("Do after Close = %v, ran %d", err, ran)
+	}
+}
+
 // TestConcurrentDoOrder runs many holders of a few names at once, each
 // sending several operations with its tenure's token, and records the order
 // in which operations apply. Under Do the operations of one name never
