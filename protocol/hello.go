@@ -89,11 +89,10 @@ func (v *verifier) fire(m *Machine, now Time) {
 		return
 	}
 	if now >= m.quarantineUntil {
-		if m.amnesic {
-			m.verify = nil // a crashed start sat out its quarantine anyway
-		} else {
+		if !m.amnesic {
 			m.staleStart(now) // unverified: it may be a stale copy
 		}
+		m.verify = nil // the quarantine is over: it opens with what it learned
 		return
 	}
 	for _, p := range v.pending {
@@ -147,11 +146,15 @@ func (m *Machine) announce(to []string) {
 // until the quarantine, counted from the start, is over (R9). The acceptor
 // answered nothing while unverified, so that quarantine covers everything
 // it may have forgotten.
+//
+// The verifier keeps asking the voters that have not answered until the
+// quarantine ends, as a crashed start does: each answer may carry a higher
+// era, and the first answers may have been lost (found by the simulator:
+// a stale start that stopped asking opened below the cluster's era).
 func (m *Machine) staleStart(now Time) {
-	if v := m.verify; v != nil {
-		m.schedule(v, Never)
+	if m.staleFound {
+		return
 	}
-	m.verify = nil
 	if m.era == math.MaxUint32 {
 		m.exhaust = true
 	} else {
@@ -231,23 +234,26 @@ func (m *Machine) onHelloReply(now Time, from string, r *HelloReply) {
 	if i < 0 {
 		return
 	}
+	v.pending = slices.Delete(v.pending, i, i+1)
 	// A fresh start ("a new cluster") that meets a voter past era 1 is not
 	// in a new cluster: a data dir was wiped and the operator said "new"
 	// (R18). It is stale like a restored copy.
-	if r.Stale || (v.fresh && r.Era > 1) {
+	if !m.amnesic && (r.Stale || (v.fresh && r.Era > 1)) {
 		m.staleStart(now)
-		m.raiseFloor(r.Era)
+	}
+	if len(v.pending) > 0 {
 		return
 	}
-	v.pending = slices.Delete(v.pending, i, i+1)
-	if len(v.pending) == 0 {
-		m.verify = nil
-		m.schedule(v, Never)
-		if v.keep > now {
-			m.quarantineUntil = v.keep
-		} else {
-			m.quarantine = false
-		}
+	m.verify = nil // every voter answered
+	m.schedule(v, Never)
+	switch {
+	case m.amnesic:
+		// A crashed or stale start sits out its quarantine; it has learned
+		// every voter's era.
+	case v.keep > now:
+		m.quarantineUntil = v.keep
+	default:
+		m.quarantine = false
 	}
 }
 

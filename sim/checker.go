@@ -39,21 +39,39 @@ type Violation struct {
 	Replay string        `json:"replay,omitempty"`
 }
 
-// belief is one node's view that it holds one lease, judged on its own
-// clock: from its EventAcquired until its Lost or Released event, or until
-// its local clock reaches the deadline, whichever is first.
+// belief is one holder's view that it holds one lease, judged on its own
+// clock: for a node, from its EventAcquired until its Lost or Released
+// event, or until its local clock reaches the deadline, whichever is first;
+// for an edge client, from the arrival of the grant answer until its own
+// clock reaches the deadline it computed, or until it sends DELETE.
 type belief struct {
 	active   bool
 	token    uint64
+	tenure   uint32        // which grant (checker.tenures index + 1)
 	deadline protocol.Time // local
 	start    int64         // true
 	estEnd   int64         // true instant the deadline is reached at the current rate
 }
 
-// checker holds the invariant state.
+// tenureRec is one grant: to which node, with which token, and its place
+// in the lease's grant order.
+type tenureRec struct {
+	node  int32
+	lease int32
+	order uint32
+	token uint64
+}
+
+// checker holds the invariant state. Holders are the nodes (0..N-1), then
+// the edge clients (N..N+E-1); an edge client's belief carries the tenure
+// of the agent node it holds through, and beliefs of one tenure never count
+// as two holders.
 type checker struct {
 	s         *Sim
-	b         [][]belief // [lease][node]
+	b         [][]belief // [lease][holder]
+	clk       []*clock   // [holder]
+	tenures   []tenureRec
+	order     []uint32 // grants so far, per lease
 	lastTok   []uint64
 	lastNode  []int
 	holders   []int // active beliefs per lease, by events
@@ -65,14 +83,17 @@ type checker struct {
 	failovers []int64
 	maxConc   int
 	grants    uint64
+	maxEra    uint32 // the highest era of any token granted (assume.go)
 }
 
-func (c *checker) init(s *Sim, nodes, leases int) {
+func (c *checker) init(s *Sim, holders, leases int) {
 	c.s = s
 	c.b = make([][]belief, leases)
 	for l := range c.b {
-		c.b[l] = make([]belief, nodes)
+		c.b[l] = make([]belief, holders)
 	}
+	c.clk = make([]*clock, holders)
+	c.order = make([]uint32, leases)
 	c.lastTok = make([]uint64, leases)
 	c.lastNode = make([]int, leases)
 	c.holders = make([]int, leases)
@@ -89,36 +110,52 @@ func (c *checker) init(s *Sim, nodes, leases int) {
 	c.maxConc = 0
 }
 
-// activeAt reports whether node j's belief in lease l still holds now.
+// activeNow reports whether holder j's belief in lease l still holds now.
 func (c *checker) activeNow(l, j int) bool {
 	b := &c.b[l][j]
-	return b.active && c.s.nodes[j].clk.local(c.s.now) < b.deadline
+	return b.active && c.clk[j].local(c.s.now) < b.deadline
 }
 
-// believes reports whether node j holds lease l with token tok now.
-func (c *checker) believes(j, l int, tok uint64) bool {
-	return c.activeNow(l, j) && c.b[l][j].token == tok
+// believes reports whether holder j holds lease l with token tok now, and
+// under which tenure (0 if it does not).
+func (c *checker) believes(j, l int, tok uint64) uint32 {
+	if c.activeNow(l, j) && c.b[l][j].token == tok {
+		return c.b[l][j].tenure
+	}
+	return 0
 }
 
-// others checks (a) when node j's belief in lease l starts or extends: no
-// other node may believe it holds l at this instant.
+// others checks (a) when holder j's belief in lease l starts or extends: no
+// other holder may believe it holds l at this instant, under another
+// tenure (an agent node and its client share one).
 func (c *checker) others(l, j int) bool {
 	conc := 1
+	bj := &c.b[l][j]
 	for k := range c.b[l] {
-		if k != j && c.activeNow(l, k) {
+		if k != j && c.activeNow(l, k) && c.b[l][k].tenure != bj.tenure {
 			conc++
 			c.maxConc = max(c.maxConc, conc)
 			bk := &c.b[l][k]
 			c.s.violate(VTwoHolders, l, []int{k, j}, fmt.Sprintf(
 				"%s acquired/renewed %s (token %s) while %s still believes it holds it (token %s, %s of its local time left)",
-				c.s.nodes[j].name, c.s.leases[l], tokStr(c.b[l][j].token), c.s.nodes[k].name, tokStr(bk.token),
-				time.Duration(bk.deadline-c.s.nodes[k].clk.local(c.s.now))))
+				c.s.holderName(j), c.s.leases[l], tokStr(bj.token), c.s.holderName(k), tokStr(bk.token),
+				time.Duration(bk.deadline-c.clk[k].local(c.s.now))))
 			return false
 		}
 	}
 	c.maxConc = max(c.maxConc, conc)
 	return true
 }
+
+// newTenure records a grant of lease l to node j and returns its id.
+func (c *checker) newTenure(l, j int, tok uint64) uint32 {
+	c.order[l]++
+	c.tenures = append(c.tenures, tenureRec{node: int32(j), lease: int32(l), order: c.order[l], token: tok})
+	return uint32(len(c.tenures))
+}
+
+// tenure is the record of tenure id t (t > 0).
+func (c *checker) tenure(t uint32) *tenureRec { return &c.tenures[t-1] }
 
 func tokStr(t uint64) string {
 	e, r := protocol.TokenBallot(t)
@@ -138,7 +175,8 @@ func (c *checker) acquired(n *node, l int, ev *protocol.Event) {
 	if b.active {
 		c.close(l, n.idx)
 	}
-	*b = belief{active: true, token: ev.Token, deadline: ev.Deadline, start: s.now, estEnd: n.clk.trueAt(s.now, ev.Deadline)}
+	t := c.newTenure(l, n.idx, ev.Token)
+	*b = belief{active: true, token: ev.Token, tenure: t, deadline: ev.Deadline, start: s.now, estEnd: n.clk.trueAt(s.now, ev.Deadline)}
 	c.holders[l]++
 	if s.tl != nil {
 		s.tl.holdStart(l, n.idx, ev.Token, s.now)
@@ -151,6 +189,9 @@ func (c *checker) acquired(n *node, l int, ev *protocol.Event) {
 		return
 	}
 	c.lastTok[l], c.lastNode[l] = ev.Token, n.idx
+	if e, _ := protocol.TokenBallot(ev.Token); e > c.maxEra {
+		c.maxEra = e
+	}
 	// (a) at most one believer.
 	if !c.others(l, n.idx) {
 		return
@@ -174,7 +215,7 @@ func (c *checker) renewed(n *node, l int, ev *protocol.Event) {
 		// The deadline had passed (a paused node renewed late): the belief
 		// starts again here, in the timeline too.
 		c.close(l, n.idx)
-		*b = belief{active: true, token: ev.Token, start: s.now}
+		*b = belief{active: true, token: ev.Token, tenure: b.tenure, start: s.now}
 		c.holders[l]++
 		if s.tl != nil {
 			s.tl.holdStart(l, n.idx, ev.Token, s.now)
@@ -203,7 +244,7 @@ func (c *checker) close(l, j int) {
 		return
 	}
 	end := min(c.s.now, b.estEnd)
-	if end > b.start {
+	if end > b.start && j < len(c.s.nodes) { // an edge client holds through a node
 		c.heldNs[l] += end - b.start
 	}
 	b.active = false
@@ -228,12 +269,13 @@ func (c *checker) nodeDown(n *node, crashed bool) {
 	}
 }
 
-// rateChanged re-estimates when n's active beliefs end.
-func (c *checker) rateChanged(n *node) {
+// rateChanged re-estimates when holder j's active beliefs end.
+func (c *checker) rateChanged(j int) {
+	clk := c.clk[j]
 	for l := range c.b {
-		b := &c.b[l][n.idx]
-		if b.active && n.clk.local(c.s.now) < b.deadline {
-			b.estEnd = n.clk.trueAt(c.s.now, b.deadline)
+		b := &c.b[l][j]
+		if b.active && clk.local(c.s.now) < b.deadline {
+			b.estEnd = clk.trueAt(c.s.now, b.deadline)
 		}
 	}
 }
@@ -296,7 +338,7 @@ func (c *checker) availability() float64 {
 	var sum float64
 	for l := range c.heldNs {
 		h := c.heldNs[l]
-		for j := range c.b[l] {
+		for j := range c.s.nodes {
 			if b := &c.b[l][j]; b.active {
 				if end := min(c.s.now, b.estEnd); end > b.start {
 					h += end - b.start
@@ -339,9 +381,14 @@ func (s *Sim) onProtocolEvent(n *node, ev *protocol.Event) {
 	default:
 		return
 	}
-	if s.viol == nil {
-		s.clientEvent(n, l, ev)
+	if s.viol != nil {
+		return
 	}
+	if n.agent != nil {
+		s.agentEvent(n, l, ev)
+		return
+	}
+	s.clientEvent(n, l, ev)
 }
 
 // violate records the first violation; the run stops at once.
@@ -355,7 +402,7 @@ func (s *Sim) violate(kind string, l int, nodes []int, detail string) {
 		v.Lease = s.leases[l]
 	}
 	for _, j := range nodes {
-		v.Nodes = append(v.Nodes, s.nodes[j].name)
+		v.Nodes = append(v.Nodes, s.holderName(j))
 	}
 	s.viol = v
 	if s.tl != nil {

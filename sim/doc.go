@@ -48,9 +48,24 @@
 // lost; waiting clients sometimes give up (Cancel). The fenced resource
 // keeps the highest token per lease and refuses lower ones.
 //
+// # 4a. The operator and the edge
+//
+// Options.Operator adds the operator's mistakes of R17-R20: a voter list
+// changed half way (a node refuses to start while a live member it reaches
+// runs another list, as the node layer does), MaxTTL lowered across
+// crashes, client nodes without a data dir restarted within the second,
+// voters restarted from stale copies of their data dirs or from empty
+// ones, and datagrams of one incarnation reaching the next. Restores and
+// wipes stay within what the protocol can repair (assume.go): a voter that
+// knows the newer state stays up and connected to every stale voter until
+// it has opened. Options.Edge adds tenure agents and HTTP clients that
+// hold through them, each client on its own host and clock (agent.go,
+// edge.go).
+//
 // # 5. Checkers
 //
-//	(a) at every true instant at most one node believes it holds a lease;
+//	(a) at every true instant at most one holder (a node, or an HTTP
+//	    client by its own deadline) believes it holds a lease;
 //	    a belief runs from EventAcquired to EventLost/EventReleased or to
 //	    the instant the node's own clock reaches the deadline, whichever is
 //	    first (a paused node's belief still ends on its clock). Beliefs only
@@ -58,9 +73,12 @@
 //	    overlap there is complete.
 //	(b) tokens strictly increase from one tenure of a lease to the next,
 //	    in true acquisition order.
-//	(c) the resource never accepts a token below one it accepted, and every
-//	    write it accepts was sent while its writer held the lease with that
-//	    token.
+//	(c) every write the resource accepts was sent while its writer held
+//	    the lease, under the tenure whose token it carries, and the
+//	    resource accepts writes in grant order: no write of a tenure after
+//	    a write of a later tenure of the lease (fencing.go). Keyed by
+//	    tenure, it tells apart two tenures with one token, which the
+//	    token rule cannot.
 //	(d) once faults stop, no lease that a client waits for stays without a
 //	    holder for longer than Options.LivenessBound.
 //

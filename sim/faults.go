@@ -7,6 +7,9 @@ const (
 	faultPartition = 1 + iota
 	faultCrash
 	faultPause
+	faultRestore   // Operator.Restores
+	faultWipe      // Operator.Wipes
+	faultAgentStop // Edge.Stops
 )
 
 func (s *Sim) faultRate(k int) float64 {
@@ -16,6 +19,15 @@ func (s *Sim) faultRate(k int) float64 {
 		return f.Partitions
 	case faultCrash:
 		return f.Crashes
+	case faultRestore:
+		return s.opts.Operator.Restores
+	case faultWipe:
+		return s.opts.Operator.Wipes
+	case faultAgentStop:
+		if s.opts.Edge.Agents == 0 {
+			return 0
+		}
+		return s.opts.Edge.Stops
 	}
 	return f.Pauses
 }
@@ -46,6 +58,12 @@ func (s *Sim) onFault(e *event) {
 		s.randomCrash()
 	case faultPause:
 		s.randomPause()
+	case faultRestore:
+		s.randomRestore()
+	case faultWipe:
+		s.randomWipe()
+	case faultAgentStop:
+		s.randomAgentStop()
 	}
 	s.scheduleFault(int(e.aux))
 }
@@ -62,23 +80,33 @@ func (s *Sim) faultLength() int64 {
 
 // randomPartition cuts the network one of three ways: a symmetric split of
 // a minority from the rest, an isolated node, or one node deaf to some
-// others (asymmetric).
+// others (asymmetric). A cut the limit of the restore model forbids
+// (assume.go) is drawn again, up to four times, then held back.
 func (s *Sim) randomPartition() {
 	n := len(s.nodes)
 	if n < 2 {
 		return
 	}
-	perm := s.rnd.Perm(n)
-	var id int
-	switch s.rnd.IntN(3) {
-	case 0:
-		id = s.split(perm[:1+s.rnd.IntN(max(1, n/2))])
-	case 1:
-		id = s.split(perm[:1])
-	default:
-		id = s.deafen(perm[0], perm[1:2+s.rnd.IntN(n-1)])
+	for range 4 {
+		perm := s.rnd.Perm(n)
+		var links [][2]int
+		var desc string
+		switch s.rnd.IntN(3) {
+		case 0:
+			links, desc = s.splitLinks(perm[:1+s.rnd.IntN(max(1, n/2))])
+		case 1:
+			links, desc = s.splitLinks(perm[:1])
+		default:
+			links, desc = s.deafenLinks(perm[0], perm[1:2+s.rnd.IntN(n-1)])
+		}
+		if !s.allows(&hypo{cuts: links}) {
+			s.heldBack()
+			continue
+		}
+		id := s.net.partitionLinks(links, desc)
+		s.push(event{at: s.now + s.faultLength(), kind: evHeal, aux: int32(id)})
+		return
 	}
-	s.push(event{at: s.now + s.faultLength(), kind: evHeal, aux: int32(id)})
 }
 
 // upNodes lists the nodes that are running and not paused.
@@ -92,10 +120,29 @@ func (s *Sim) upNodes() []int {
 	return up
 }
 
+// mayTake lists the nodes of ix that the limit of the restore model
+// (assume.go) lets a fault take away, with pauseEnd the true instant a
+// pause would end (0 for a crash or a stop).
+func (s *Sim) mayTake(ix []int, pauseEnd int64) []int {
+	if !s.guardLimited() {
+		return ix
+	}
+	var ok []int
+	for _, i := range ix {
+		if s.allows(&hypo{away: []int{i}, pauseEnd: pauseEnd}) {
+			ok = append(ok, i)
+		} else {
+			s.heldBack()
+		}
+	}
+	return ok
+}
+
 // victim picks a running node, half the time among those that hold a
 // lease: faults that hit holders are the ones that test the protocol.
-func (s *Sim) victim() *node {
-	up := s.upNodes()
+// pauseEnd is as for mayTake.
+func (s *Sim) victim(pauseEnd int64) *node {
+	up := s.mayTake(s.upNodes(), pauseEnd)
 	if len(up) == 0 {
 		return nil
 	}
@@ -130,12 +177,23 @@ func (s *Sim) randomCrash() {
 		k := 2 + s.rnd.IntN(max(1, len(s.nodes)/2))
 		s.rnd.Shuffle(len(up), func(i, j int) { up[i], up[j] = up[j], up[i] })
 		d := s.faultLength()
-		for _, i := range up[:min(k, len(up))] {
+		var burst []int
+		for _, i := range up {
+			if len(burst) == k {
+				break
+			}
+			if !s.guardLimited() || s.allows(&hypo{away: append(burst, i)}) {
+				burst = append(burst, i)
+			} else {
+				s.heldBack()
+			}
+		}
+		for _, i := range burst {
 			s.crash(s.nodes[i], d+s.uniform(0, 50*time.Millisecond))
 		}
 		return
 	}
-	n := s.victim()
+	n := s.victim(0)
 	if n == nil {
 		return
 	}
@@ -149,12 +207,13 @@ func (s *Sim) randomCrash() {
 
 // randomPause freezes a node: mostly a short stall, sometimes a GC pause
 // longer than half a TTL, long enough to outlive its tenure's deadline.
+// The limit of the restore model judges the longest pause (2 TTL).
 func (s *Sim) randomPause() {
-	n := s.victim()
+	ttl := s.opts.TTL
+	n := s.victim(s.now + int64(2*ttl))
 	if n == nil {
 		return
 	}
-	ttl := s.opts.TTL
 	d := s.uniform(time.Millisecond, 300*time.Millisecond)
 	if s.rnd.IntN(5) < 2 {
 		d = s.uniform(ttl/2, 2*ttl)

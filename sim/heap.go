@@ -5,18 +5,22 @@ type kind uint8
 
 // Event kinds.
 const (
-	evDeliver  kind = 1 + iota // a datagram reaches node (from = aux)
-	evWake                     // a node's machine asked to be ticked
-	evClient                   // a client action (node, lease = aux, action = u)
-	evWrite                    // a fenced write reaches the resource
-	evFault                    // the next random fault of kind aux arrives
-	evHeal                     // partition aux ends
-	evRestart                  // node restarts after a crash or shutdown
-	evUnpause                  // node wakes from a pause
-	evRate                     // node's clock changes rate
-	evQuiet                    // faults stop: heal, restart, wake everything
-	evLiveness                 // a vacancy of lease aux reaches the bound
-	evDead                     // cancelled (a dropped in-flight datagram)
+	evDeliver   kind = 1 + iota // a datagram reaches node (from = aux)
+	evWake                      // a node's machine asked to be ticked
+	evClient                    // a client action (node, lease = aux, action = u)
+	evWrite                     // a fenced write reaches the resource
+	evFault                     // the next random fault of kind aux arrives
+	evHeal                      // partition aux ends
+	evRestart                   // node restarts after a crash or shutdown
+	evUnpause                   // node wakes from a pause
+	evRate                      // node's clock changes rate
+	evQuiet                     // faults stop: heal, restart, wake everything
+	evLiveness                  // a vacancy of lease aux reaches the bound
+	evDead                      // cancelled (a dropped in-flight datagram)
+	evOp                        // an operator's change (aux: opLower)
+	evEdge                      // an HTTP message arrives (node: agent node or client holder, buf: edgeWorld handle)
+	evEdgeTimer                 // a client's timer (node: its holder index, u: the timer)
+	evAgent                     // an agent's timer (node, lease = aux, u: the timer)
 )
 
 // event is one entry of the simulator's queue. It is a plain value with no

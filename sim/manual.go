@@ -61,7 +61,7 @@ func (s *Sim) Write(i, l int) bool {
 	if !ok || s.local(n) >= dl {
 		return false
 	}
-	s.sendWrite(n, l, tok)
+	s.sendWrite(n.idx, l, tok)
 	return true
 }
 

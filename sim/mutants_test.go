@@ -78,6 +78,8 @@ func TestMutantsCaught(t *testing.T) {
 //     Prepare (1,2) reaches n1, n2, n3, which promise; c1 pauses before it
 //     reads the answers.
 //  3. n1 crashes and restarts without its era floor: it forgot (1,2).
+//     (Without the era floor it also hears no voter during its
+//     quarantine: their answers to its Hellos would give the floor back.)
 //  4. After n1's quarantine c2 wins L1 with (1,1) at n1, n4, n5.
 //  5. c1 wakes, 7 s after its Prepare (D_P is about 2 s), and reads the
 //     stale promises. With R6 the attempt's deadline, fixed at the
@@ -123,7 +125,16 @@ func r6Script(t *testing.T, late, r5Off, noEra bool) *Violation {
 	s.Advance(50 * time.Millisecond)
 	step("n1 crash", s.Crash(n1))
 	step("n1 restart", s.Restart(n1))
-	s.Advance(s.nodes[n1].cfg.Quarantine + 100*time.Millisecond)
+	if noEra {
+		// The answers to its Hellos would teach n1 its peers' eras (R12,
+		// R18) and stand in for the lost floor: n1 hears no voter during
+		// its quarantine.
+		deaf := s.deafen(n1, []int{n2, n3, n4, n5})
+		s.Advance(s.nodes[n1].cfg.Quarantine + 100*time.Millisecond)
+		s.net.heal(deaf)
+	} else {
+		s.Advance(s.nodes[n1].cfg.Quarantine + 100*time.Millisecond)
+	}
 	step("c2 acquire", s.Acquire(c2, 0, true))
 	s.Advance(2500 * time.Millisecond) // with the era floor, c2 first waits out an attempt that n1 refused
 

@@ -203,6 +203,12 @@ func (s *Sim) partitionDesc(id int) string {
 
 // split cuts every link between group a and the rest, both ways.
 func (s *Sim) split(a []int) int {
+	links, desc := s.splitLinks(a)
+	return s.net.partitionLinks(links, desc)
+}
+
+// splitLinks are the links split(a) cuts, and its description.
+func (s *Sim) splitLinks(a []int) ([][2]int, string) {
 	in := make([]bool, len(s.nodes))
 	for _, i := range a {
 		in[i] = true
@@ -215,19 +221,25 @@ func (s *Sim) split(a []int) int {
 			}
 		}
 	}
-	return s.net.partitionLinks(links, "{"+s.names(a)+"} | rest")
+	return links, "{" + s.names(a) + "} | rest"
 }
 
 // deafen makes node a deaf to the nodes in from: what they send to a is
 // lost, what a sends still arrives (an asymmetric partition).
 func (s *Sim) deafen(a int, from []int) int {
+	links, desc := s.deafenLinks(a, from)
+	return s.net.partitionLinks(links, desc)
+}
+
+// deafenLinks are the links deafen(a, from) cuts, and its description.
+func (s *Sim) deafenLinks(a int, from []int) ([][2]int, string) {
 	var links [][2]int
 	for _, j := range from {
 		if j != a {
 			links = append(links, [2]int{j, a})
 		}
 	}
-	return s.net.partitionLinks(links, s.nodes[a].name+" hears nothing from {"+s.names(from)+"}")
+	return links, s.nodes[a].name + " hears nothing from {" + s.names(from) + "}"
 }
 
 func (s *Sim) names(ix []int) string {

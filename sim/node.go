@@ -2,6 +2,8 @@ package sim
 
 import (
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/tenure-dev/tenure/protocol"
 )
@@ -16,14 +18,45 @@ type node struct {
 	m     *protocol.Machine
 	clk   clock
 
+	// canGrant: the node's voter list has a majority of voters that run
+	// that same list, so its requests can be granted (identity.go).
+	canGrant bool
+	// ident is the fingerprint of the node's voter list (R17).
+	ident uint64
+	// noDisk: the node has no data dir; every start is a crashed start
+	// from its wall clock in seconds, and nothing survives a stop.
+	noDisk bool
+	// cfgLow is the configuration with the lowered MaxTTL, which the node
+	// runs from its first start after the operator's change on.
+	cfgLow *protocol.Config
+	// backup is the operator's copy of the node's data dir, if any; the
+	// next start uses it if restore is set, or an empty dir if wipe is.
+	backup        *dirCopy
+	restore, wipe bool
+	pauseUntil    int64  // true instant a pause ends
+	agent         *agent // the tenure agent the node runs, if any
+	again         bool   // the agent called the machine inside flush: flush again
+
 	down       bool   // crashed or shut down
 	inc        uint32 // incarnation: bumped when the node goes down
 	durableEra uint32 // the last PersistEra: survives crashes (R12)
 	// durableBounds are the last PersistBounds: they survive crashes (R19).
 	durableBounds protocol.Bounds
+	// durablePeers is the last PersistPeers: survives crashes (R18).
+	durablePeers []protocol.PeerIncarnation
 	// boots counts the starts of the node's data dir (R18): each start
-	// gets the next value as Start.Boot.
-	boots uint64
+	// gets the next value as Start.Boot. maxBoot is the highest boot any
+	// start of the node ever had (a restore puts boots back, not maxBoot).
+	boots, maxBoot uint64
+	// stale: restarted from a copy or an empty dir and not yet open; its
+	// guards must know the era of every token granted (staleEra: the
+	// highest when the operator acted) and, while it verifies, remember an
+	// incarnation of boot staleNeed or newer, or (staleFresh) be past era
+	// 1 (assume.go).
+	stale      bool
+	staleFresh bool
+	staleEra   uint32
+	staleNeed  uint64
 	state      []byte // encoded clean-shutdown State, if the last stop was clean
 
 	paused   bool
@@ -56,8 +89,11 @@ func (s *Sim) local(n *node) protocol.Time { return n.clk.local(s.now) }
 // startNode builds a machine for n with the given start and handles its
 // first output (the era to persist).
 func (s *Sim) startNode(n *node, st protocol.Start) error {
-	n.boots++
-	st.Boot, st.Bounds = n.boots, n.durableBounds
+	if !n.noDisk {
+		n.boots++
+		n.maxBoot = max(n.maxBoot, n.boots)
+		st.Boot, st.Bounds, st.Peers = n.boots, n.durableBounds, n.durablePeers
+	}
 	m, err := protocol.New(n.cfg, st, s.rnd, s.local(n))
 	if err != nil {
 		return fmt.Errorf("sim: start %s: %w", n.name, err)
@@ -73,18 +109,27 @@ func (s *Sim) startNode(n *node, st protocol.Start) error {
 // demands: persist the era, then send the messages, then deliver the events;
 // then it reschedules the node's wake-up.
 func (s *Sim) flush(n *node) {
-	out := n.m.Ready()
-	if out.PersistEra != 0 && out.PersistEra > n.durableEra {
-		n.durableEra = out.PersistEra
-	}
-	if !out.PersistBounds.IsZero() {
-		n.durableBounds = out.PersistBounds
-	}
-	if len(out.Messages) > 0 {
-		s.net.send(n, out.Messages)
-	}
-	for i := range out.Events {
-		s.onProtocolEvent(n, &out.Events[i])
+	for {
+		out := n.m.Ready()
+		if out.PersistEra != 0 && out.PersistEra > n.durableEra {
+			n.durableEra = out.PersistEra
+		}
+		if !out.PersistBounds.IsZero() {
+			n.durableBounds = out.PersistBounds
+		}
+		if out.PersistPeers != nil {
+			n.durablePeers = slices.Clone(out.PersistPeers)
+		}
+		if len(out.Messages) > 0 {
+			s.net.send(n, out.Messages)
+		}
+		for i := range out.Events {
+			s.onProtocolEvent(n, &out.Events[i])
+		}
+		if !n.again || n.m == nil {
+			break
+		}
+		n.again = false
 	}
 	s.scheduleWake(n)
 }
@@ -204,23 +249,33 @@ func (s *Sim) crash(n *node, downFor int64) {
 }
 
 // shutdown stops a node cleanly: its clients release what they hold (or,
-// half the time, simply stop), then the machine's State is written.
+// half the time, simply stop), then the machine's State is written. An
+// agent stops first (agent.go): it frees no lease its clients hold (R15).
 func (s *Sim) shutdown(n *node, downFor int64) {
 	s.tr.add(record{at: s.now, kind: trShutdown, node: uint8(n.idx), peer: noNode, lease: -1})
-	if s.rnd.IntN(2) == 0 {
+	if n.agent != nil {
+		s.agentStop(n)
+	} else if s.rnd.IntN(2) == 0 {
 		for l := range n.clients {
 			if c := &n.clients[l]; c.state == clHolding {
 				s.release(n, l)
 			}
 		}
 	}
+	// Releases queued just now leave at the next Tick (R10), which the
+	// node's loop runs before it handles the stop.
+	n.m.Tick(s.local(n))
+	s.flush(n)
 	st := n.m.Snapshot(s.local(n))
-	b, err := protocol.EncodeState(st)
-	if err != nil {
-		s.fail(fmt.Sprintf("encode state of %s: %v", n.name, err))
-		return
+	n.state = nil
+	if !n.noDisk {
+		b, err := protocol.EncodeState(st)
+		if err != nil {
+			s.fail(fmt.Sprintf("encode state of %s: %v", n.name, err))
+			return
+		}
+		n.state = b
 	}
-	n.state = b
 	s.goDown(n, downFor, false)
 }
 
@@ -239,20 +294,36 @@ func (s *Sim) goDown(n *node, downFor int64, crashed bool) {
 	n.wakeAt = -1
 	s.chk.nodeDown(n, crashed)
 	s.clientsDown(n)
+	if n.agent != nil {
+		s.agentDown(n)
+	}
 	if s.tl != nil {
 		s.tl.down(n.idx, s.now)
 	}
 	if downFor > 0 {
+		if n.noDisk {
+			// A supervisor restarts a process without a data dir at once:
+			// often within the second its last incarnation started in.
+			downFor = s.uniform(time.Millisecond, 300*time.Millisecond)
+		}
 		s.push(event{at: s.now + downFor, kind: evRestart, node: int32(n.idx), gen: n.inc})
+		if s.opts.Operator.Zombies {
+			s.zombies(n, s.now+downFor)
+		}
 	}
 }
 
 // restart starts a down node again: from its clean-shutdown State if it
 // has one, otherwise as after a crash, from its durable era (or from era 0
-// when the era floor is switched off).
+// when the era floor is switched off). The operator may have replaced its
+// data dir (a stale copy, an empty dir) or its configuration meanwhile.
 func (s *Sim) restart(n *node) {
-	st := protocol.Start{Kind: protocol.StartCrashed, Era: n.durableEra}
-	if s.opts.NoEra {
+	if s.refusesStart(n) {
+		s.refuseStart(n)
+		return
+	}
+	st, replaced := s.operatorStart(n)
+	if s.opts.NoEra && st.Kind == protocol.StartCrashed {
 		st.Era = 0
 	}
 	clean := int64(0)
@@ -266,9 +337,18 @@ func (s *Sim) restart(n *node) {
 		n.state = nil // consumed before anything is answered (R9)
 		clean = 1
 	}
+	// A clean start from a copy older than the node's last incarnation,
+	// or a fresh one, must be found stale by the peers (assume.go).
+	detect := replaced && st.Kind == protocol.StartClean && n.maxBoot > n.boots
 	if err := s.startNode(n, st); err != nil {
 		s.fail(err.Error())
 		return
+	}
+	if st.Kind == protocol.StartFresh {
+		clean = 2
+	}
+	if replaced && n.voter {
+		s.noteStaleStart(n, detect, st.Kind == protocol.StartFresh)
 	}
 	s.tr.add(record{at: s.now, kind: trRestart, node: uint8(n.idx), peer: noNode, lease: -1, a: uint64(n.m.Era()), b: clean})
 	if s.tl != nil {
@@ -281,6 +361,7 @@ func (s *Sim) restart(n *node) {
 func (s *Sim) pause(n *node, d int64) {
 	s.tr.add(record{at: s.now, kind: trPause, node: uint8(n.idx), peer: noNode, lease: -1, b: d})
 	n.paused = true
+	n.pauseUntil = s.now + d
 	n.pauseGen++
 	n.wakeGen++
 	n.wakeAt = -1

@@ -135,10 +135,18 @@ type Options struct {
 	// design; a test that wants to see whether something else breaks too
 	// (two holders) sets it.
 	SkipTokenOrder bool
+	// Operator switches on the operator's mistakes (operator.go).
+	Operator Operator
+	// Edge adds agents and their HTTP clients (edge.go).
+	Edge Edge
+	// SimWeaken switches on weakened rules of the edge model (only in
+	// mutants builds).
+	SimWeaken SimWeakenings
 }
 
 // DefaultOptions are the defaults of `tenure sim`: 5 voters, 2 client
-// nodes, 3 leases, 10 minutes, TTL 2 s, drift 1e-4, mild faults.
+// nodes, 3 leases, 10 minutes, TTL 2 s, drift 1e-4, mild faults, no
+// operator mistakes and no agents.
 func DefaultOptions() Options {
 	return Options{
 		Seed:         1,
@@ -158,6 +166,8 @@ func DefaultOptions() Options {
 		WriteEvery:   250 * time.Millisecond,
 		TryShare:     0.2,
 		Regrab:       0.1,
+		// No agents: the edge model is off until Agents and Clients are set.
+		Edge: Edge{DelayMin: time.Millisecond, DelayMax: 20 * time.Millisecond, HoldShare: 0.3, Stops: 2},
 	}
 }
 
@@ -194,28 +204,39 @@ func (o *Options) Validate() error {
 	case !prob(o.TryShare) || !prob(o.Regrab):
 		return bad("try share and regrab must be probabilities")
 	}
-	_, err := o.protocolConfig("n1", []string{"n1"})
-	return err
+	if _, err := o.protocolConfig("n1", []string{"n1"}); err != nil {
+		return err
+	}
+	if err := o.Operator.validate(o); err != nil {
+		return err
+	}
+	return o.Edge.validate(o)
 }
 
 func prob(p float64) bool { return p >= 0 && p <= 1 && !math.IsNaN(p) }
 
-// protocolConfig is the protocol configuration every node runs with.
+// protocolConfig is the protocol configuration every node runs with
+// (unless the operator lowered MaxTTL: protocolConfigTTL).
 func (o *Options) protocolConfig(self string, voters []string) (protocol.Config, error) {
+	return o.protocolConfigTTL(self, voters, o.TTL)
+}
+
+// protocolConfigTTL is the configuration with MaxTTL and DefaultTTL ttl.
+func (o *Options) protocolConfigTTL(self string, voters []string, ttl time.Duration) (protocol.Config, error) {
 	eps := o.AssumedDrift
 	if eps == 0 {
 		// Config treats zero as "the default"; the smallest positive float
 		// is ε = 0 for every practical purpose.
 		eps = math.SmallestNonzeroFloat64
 	}
-	minTTL := min(protocol.DefaultMinTTL, o.TTL)
+	minTTL := min(protocol.DefaultMinTTL, ttl)
 	cfg := protocol.Config{
 		Self:       self,
 		Voters:     voters,
 		MaxDrift:   eps,
-		DefaultTTL: o.TTL,
+		DefaultTTL: ttl,
 		MinTTL:     minTTL,
-		MaxTTL:     o.TTL,
+		MaxTTL:     ttl,
 		Margin:     o.Margin,
 		Weaken:     o.Weaken,
 	}

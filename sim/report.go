@@ -39,6 +39,8 @@ type Result struct {
 	TraceDigest string
 	// Timeline is the recorded history (Options.RecordTimeline).
 	Timeline *Timeline
+	// Operator counts the operator's actions (Options.Operator).
+	Operator OperatorStats
 }
 
 func (s *Sim) result(wall time.Duration) *Result {
@@ -56,6 +58,7 @@ func (s *Sim) result(wall time.Duration) *Result {
 		SimTime:              time.Duration(s.now),
 		Wall:                 wall,
 		TraceDigest:          s.tr.digest(),
+		Operator:             s.ops,
 	}
 	for _, f := range s.chk.failovers {
 		r.Failovers = append(r.Failovers, time.Duration(f))

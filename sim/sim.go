@@ -30,8 +30,13 @@ type Sim struct {
 	net   network
 	chk   checker
 	res   resource
+	edge  edgeWorld
 	stats stats
 	tl    *timelineRec
+
+	lowered bool          // the operator lowered MaxTTL (operator.go)
+	mixed   bool          // nodes run different voter lists (identity.go)
+	ops     OperatorStats // what the operator did and was held back from
 
 	quiet   bool  // faults have stopped
 	quietAt int64 // when they stop (Run only)
@@ -77,10 +82,10 @@ func New(opts Options, trace io.Writer) (*Sim, error) {
 		s.leaseIx[name] = i
 	}
 	s.net.init(s, len(names))
-	s.chk.init(s, len(names), opts.Leases)
+	s.chk.init(s, len(names)+opts.Edge.Clients, opts.Leases)
 	s.res.init(opts.Leases)
 	for i, name := range names {
-		cfg, err := opts.protocolConfig(name, voters)
+		cfg, err := opts.protocolConfig(name, opts.voterList(i, voters))
 		if err != nil {
 			return nil, err
 		}
@@ -94,9 +99,21 @@ func New(opts Options, trace io.Writer) (*Sim, error) {
 		}
 		s.byName[name] = i
 		s.nodes = append(s.nodes, n)
+		s.chk.clk[i] = &n.clk
+	}
+	s.setupEdge()
+	for _, c := range s.edge.clients {
+		s.chk.clk[s.edgeHolder(c.k)] = &c.clk
+	}
+	if err := s.setupOperator(); err != nil {
+		return nil, err
 	}
 	for _, n := range s.nodes {
-		if err := s.startNode(n, protocol.Start{Kind: protocol.StartFresh}); err != nil {
+		if s.refusesStart(n) {
+			s.refuseStart(n)
+			continue
+		}
+		if err := s.startNode(n, s.firstStart(n)); err != nil {
 			return nil, err
 		}
 	}
@@ -107,6 +124,9 @@ func New(opts Options, trace io.Writer) (*Sim, error) {
 		s.quietAt = int64(opts.Duration)
 		s.end = s.quietAt + int64(opts.quietLength())
 		for _, n := range s.nodes {
+			if n.agent != nil {
+				continue
+			}
 			for l := range n.clients {
 				s.clientSchedule(n, l, actStart, s.expDelay(opts.Think))
 			}
@@ -114,8 +134,12 @@ func New(opts Options, trace io.Writer) (*Sim, error) {
 		s.scheduleFault(faultPartition)
 		s.scheduleFault(faultCrash)
 		s.scheduleFault(faultPause)
+		s.scheduleFault(faultRestore)
+		s.scheduleFault(faultWipe)
+		s.scheduleFault(faultAgentStop)
 		s.push(event{at: s.quietAt, kind: evQuiet})
 	}
+	s.startEdge()
 	return s, nil
 }
 
@@ -193,6 +217,14 @@ func (s *Sim) dispatch(e *event) {
 		s.stopFaults()
 	case evLiveness:
 		s.chk.livenessDue(int(e.aux), e.gen)
+	case evOp:
+		s.onOp(e)
+	case evEdge:
+		s.onEdge(e)
+	case evEdgeTimer:
+		s.onEdgeTimer(e)
+	case evAgent:
+		s.onAgentTimer(e)
 	}
 }
 
@@ -211,14 +243,16 @@ func (s *Sim) randRate() float64 {
 }
 
 func (s *Sim) onRate(e *event) {
-	n := s.nodes[e.node]
+	j := int(e.node)
 	r := s.randRate()
-	n.clk.setRate(s.now, r)
-	s.tr.add(record{at: s.now, kind: trRate, node: uint8(n.idx), lease: -1, b: int64((r - 1) * 1e9)})
-	if !n.down && !n.paused {
-		s.scheduleWake(n)
+	s.chk.clk[j].setRate(s.now, r)
+	s.tr.add(record{at: s.now, kind: trRate, node: uint8(j), lease: -1, b: int64((r - 1) * 1e9)})
+	if j < len(s.nodes) {
+		if n := s.nodes[j]; !n.down && !n.paused {
+			s.scheduleWake(n)
+		}
 	}
-	s.chk.rateChanged(n)
+	s.chk.rateChanged(j)
 	// Clocks keep wandering in the quiet phase: drift is not a fault.
 	s.push(event{at: s.now + s.expDelay(5*time.Second), kind: evRate, node: e.node})
 }
@@ -250,6 +284,9 @@ func (s *Sim) stopFaults() {
 		case n.paused:
 			s.unpause(n)
 		}
+	}
+	if s.mixed {
+		s.grantable()
 	}
 	s.chk.quietStarts()
 }

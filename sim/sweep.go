@@ -53,6 +53,8 @@ type Summary struct {
 	// TraceDigest is the sha256 of the trace for one seed; for several, the
 	// sha256 of their digests in seed order.
 	TraceDigest string `json:"trace_digest"`
+	// Operator sums the operator's actions over the runs.
+	Operator OperatorStats `json:"operator"`
 }
 
 // Sweep runs seeds base.Seed, base.Seed+1, ... (count of them) on workers
@@ -128,6 +130,7 @@ func summarize(first uint64, rs []*Result, wall time.Duration) *Summary {
 		sum.SimSeconds += r.SimTime.Seconds()
 		sum.Writes += r.Writes
 		sum.WritesRejected += r.Rejected
+		sum.Operator.add(r.Operator)
 		dig.Write([]byte(r.TraceDigest))
 		if r.Violation != nil {
 			sum.Violations = append(sum.Violations, r.Violation)

@@ -43,6 +43,11 @@ const (
 	trRate // b=rate error in parts per billion
 	trQuiet
 	trViolation
+	trOp        // an operator's action: a=op (operator.go), b=detail
+	trEdgeSend  // node=client, peer=agent node: a=op, b=token
+	trEdgeRecv  // node=client, peer=agent node: a=op, b=deadline_ms
+	trAgentRecv // node=agent node, peer=client: a=op, b=token
+	trAgentFree // node=agent node, peer=client: a=token, b=why
 )
 
 // dropReason says why a datagram vanished.
@@ -131,12 +136,7 @@ func (t *tracer) last() []string {
 // fmtTime renders a true instant as seconds with microseconds.
 func fmtTime(ns int64) string { return fmt.Sprintf("%d.%06ds", ns/1e9, ns%1e9/1e3) }
 
-func (s *Sim) nodeName(i uint8) string {
-	if int(i) < len(s.nodes) {
-		return s.nodes[i].name
-	}
-	return "-"
-}
+func (s *Sim) nodeName(i uint8) string { return s.holderName(int(i)) }
 
 func (s *Sim) leaseName(l int16) string {
 	if l >= 0 && int(l) < len(s.leases) {
@@ -195,8 +195,11 @@ func (s *Sim) format(r record) string {
 		fmt.Fprintf(&b, "%-4s clean shutdown", n)
 	case trRestart:
 		how := "after crash"
-		if r.b == 1 {
+		switch r.b {
+		case 1:
 			how = "clean"
+		case 2:
+			how = "fresh, as a new cluster"
 		}
 		fmt.Fprintf(&b, "%-4s restart (%s) era=%d", n, how, r.a)
 	case trPause:
@@ -213,6 +216,25 @@ func (s *Sim) format(r record) string {
 		fmt.Fprintf(&b, "%-4s faults stop: heal all, restart all, wake all", "sim")
 	case trViolation:
 		fmt.Fprintf(&b, "%-4s VIOLATION %s", "sim", l)
+	case trOp:
+		who := n
+		if r.node == noNode {
+			who = "op"
+		}
+		if r.a == opOpened {
+			fmt.Fprintf(&b, "%-4s OPERATOR %s %d (tokens granted when the operator acted: era %d)", who, opNames[opOpened], r.b>>32, r.b&0xffffffff)
+			break
+		}
+		fmt.Fprintf(&b, "%-4s OPERATOR %s (%d)", who, opNames[min(int(r.a), len(opNames)-1)], r.b)
+	case trEdgeSend:
+		fmt.Fprintf(&b, "%-4s -> agent %s: %s %s token=%s", n, p, mNames[min(int(r.a), len(mNames)-1)], l, tok(uint64(r.b)))
+	case trEdgeRecv:
+		fmt.Fprintf(&b, "%-4s <- agent %s: %s %s deadline_ms=%d", n, p, mNames[min(int(r.a), len(mNames)-1)], l, r.b)
+	case trAgentRecv:
+		fmt.Fprintf(&b, "%-4s agent <- %s: %s %s token=%s", n, p, mNames[min(int(r.a), len(mNames)-1)], l, tok(uint64(r.b)))
+	case trAgentFree:
+		why := [...]string{"", "client's DELETE", "keepalive expiry", "broken stream's last deadline", "agent stop (weakened)"}[min(int(r.b), 4)]
+		fmt.Fprintf(&b, "%-4s agent frees %s token=%s of %s: %s", n, l, tok(r.a), p, why)
 	default:
 		fmt.Fprintf(&b, "record kind %d", r.kind)
 	}

@@ -66,6 +66,19 @@ type simFlags struct {
 	quarantine   time.Duration
 	margin       time.Duration
 	noEra        bool
+	oldVoters    int
+	switched     int
+	lowMaxTTL    time.Duration
+	noDisk       bool
+	restores     float64
+	wipes        float64
+	wipeFresh    bool
+	zombies      bool
+	agents       int
+	edgeClients  int
+	edgeDelay    delayFlag
+	holdShare    float64
+	agentStops   float64
 	jsonOut      bool
 	timeline     string
 	trace        string
@@ -98,16 +111,63 @@ func newSimFlags(stderr io.Writer) *simFlags {
 	fs.DurationVar(&f.quarantine, "quarantine", 0, "override the computed quarantine (0: none at all, unsafe)")
 	fs.DurationVar(&f.margin, "margin", d.Margin, "the protocol's operation margin m")
 	fs.BoolVar(&f.noEra, "no-era", false, "restart crashed nodes without their durable era floor (unsafe)")
+	fs.IntVar(&f.oldVoters, "old-voters", 0, "operator: a rolling change of the voter list from n1..nK to all voters, frozen half way (K; 0: off)")
+	fs.IntVar(&f.switched, "switched", 0, "operator: how many of the --old-voters already run the new list")
+	fs.DurationVar(&f.lowMaxTTL, "low-max-ttl", 0, "operator: lower MaxTTL to this a third into the run, for every later start (0: off)")
+	fs.BoolVar(&f.noDisk, "no-disk-clients", false, "operator: client nodes run without a data dir and restart within the second")
+	fs.Float64Var(&f.restores, "restores", 0, "operator: data-dir backups and restores of voters per simulated minute (never beyond the limit below)")
+	fs.Float64Var(&f.wipes, "wipes", 0, "operator: voters restarted with an empty data dir per simulated minute (never beyond the limit below)")
+	fs.BoolVar(&f.wipeFresh, "wipe-fresh", false, "operator: a wiped voter starts as a new cluster (fresh) instead of crashed from era 0")
+	fs.BoolVar(&f.zombies, "zombies", false, "operator: datagrams in flight from and to a stopped node reach its next incarnation")
+	fs.IntVar(&f.agents, "agents", 0, "edge: the last N nodes run a tenure agent instead of embedded clients")
+	fs.IntVar(&f.edgeClients, "edge-clients", 0, "edge: HTTP clients holding through the agents, each on its own host and clock")
+	f.edgeDelay = delayFlag{d.Edge.DelayMin, d.Edge.DelayMax}
+	fs.Var(&f.edgeDelay, "edge-delay", "edge: client-agent one-way delay range MIN-MAX")
+	fs.Float64Var(&f.holdShare, "hold-share", d.Edge.HoldShare, "edge: fraction of tenures kept by a hold stream instead of keepalives")
+	fs.Float64Var(&f.agentStops, "agent-stops", d.Edge.Stops, "edge: agent stops (and restarts) per simulated minute")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the report as one JSON object")
 	fs.StringVar(&f.timeline, "timeline", "", "write an HTML timeline of the run (the first violating seed of a sweep) to FILE")
 	fs.StringVar(&f.trace, "trace", "", "write the text trace of the run (the first seed) to FILE")
 	fs.IntVar(&f.workers, "workers", 0, "parallel runs of a sweep (default: one per CPU)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: tenure sim [flags]\n\nSimulate a cluster running the real protocol under a faulty network,\ndrifting clocks, crashes and pauses; check that no two nodes ever hold a\nlease at once, that fencing tokens rise, and that leases are granted again\nonce faults stop. Exit status: 0 no violation, 1 violation, 2 bad usage.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), simUsage)
 		fs.PrintDefaults()
 	}
 	return f
 }
+
+const simUsage = `Usage: tenure sim [flags]
+
+Simulate a cluster running the real protocol under a faulty network,
+drifting clocks, crashes and pauses; check that no two nodes ever hold a
+lease at once, that fencing tokens rise, and that leases are granted again
+once faults stop. Exit status: 0 no violation, 1 violation, 2 bad usage.
+
+Operator mistakes (each guarded by a rule; the run must stay clean):
+  --old-voters 3               voter lists n1..n3 and n1..n5 side by side (R17)
+  --low-max-ttl 250ms          MaxTTL lowered across crashes (R19)
+  --no-disk-clients            client nodes without a data dir restart in the same second (R20)
+  --restores 6                 voters restarted from stale copies of their data dirs (R18)
+  --wipes 2 [--wipe-fresh]     voters restarted with empty data dirs (R18)
+  --zombies                    a node's old datagrams meet its next incarnation (R20)
+
+  A node refuses to start while a live member it reaches runs another voter
+  list, as the node layer does. Restores and wipes stay within what any
+  guard can repair: a stale voter finds out, and learns the era, from a
+  voter that knows the newer state. So a voter is restored or wiped only
+  while another voter that knows the newer state is up and reachable from
+  it; until the stale voter has sat out its quarantine no crash, pause,
+  partition or stop takes the last such voter away from it; and no voter is
+  restored while another is still stale if voters that do not know the
+  newer state would then be a majority. Restoring the data dirs of a
+  majority of voters while the others are unreachable cannot be repaired,
+  like losing the disks of a majority of Paxos acceptors.
+
+The edge (clients that hold through an agent, judged by their own deadlines):
+  --agents 2 --edge-clients 6  agents on the last 2 nodes, 6 HTTP clients
+  --agent-stops 4              agents stopped and restarted under their clients (R15)
+
+Flags:`
 
 // options turns the parsed flags into simulator options: the preset first,
 // then every flag given explicitly.
@@ -123,6 +183,11 @@ func (f *simFlags) options() (sim.Options, error) {
 	o.Duration, o.TTL, o.Drift, o.Margin = f.duration, f.ttl, f.drift, f.margin
 	o.AssumedDrift = f.drift
 	o.NoEra = f.noEra
+	o.Operator = sim.Operator{OldVoters: f.oldVoters, Switched: f.switched, LowMaxTTL: f.lowMaxTTL,
+		NoDiskClients: f.noDisk, Restores: f.restores, Wipes: f.wipes, WipeFresh: f.wipeFresh, Zombies: f.zombies}
+	o.Edge.Agents, o.Edge.Clients = f.agents, f.edgeClients
+	o.Edge.DelayMin, o.Edge.DelayMax = f.edgeDelay.min, f.edgeDelay.max
+	o.Edge.HoldShare, o.Edge.Stops = f.holdShare, f.agentStops
 	set := map[string]bool{}
 	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	if set["assumed-drift"] {
@@ -170,9 +235,9 @@ func (f *simFlags) replay(seed uint64) string {
 		case "seed", "seeds", "json", "timeline", "trace", "workers":
 			return
 		}
-		if fl.Name == "no-era" {
+		if b, ok := fl.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
 			if fl.Value.String() == "true" {
-				parts = append(parts, "--no-era")
+				parts = append(parts, "--"+fl.Name)
 			}
 			return
 		}
@@ -306,6 +371,10 @@ func printSummary(w io.Writer, f *simFlags, o sim.Options, s *sim.Summary) {
 	row("failover p50/p99", "%.0f ms / %.0f ms (%d crashes of a holder)", s.FailoverP50Ms, s.FailoverP99Ms, s.Failovers)
 	row("messages/grant", "%.1f", s.MessagesPerGrant)
 	row("fenced writes", "%d accepted, %d rejected as stale", s.Writes, s.WritesRejected)
+	if op := s.Operator; op != (sim.OperatorStats{}) {
+		row("operator", "%d stale restores, %d wipes, %d starts refused (another voter list); %d faults held back by the restore limit",
+			op.Restores, op.Wipes, op.StartRefusals, op.HeldBack)
+	}
 	row("events", "%d in %.2fs wall (%.2f M events/s), %.0f s simulated", s.Events, s.WallSeconds, s.EventsPerSec/1e6, s.SimSeconds)
 	row("trace digest", "%s", s.TraceDigest)
 	for _, v := range s.Violations {

@@ -110,3 +110,103 @@ func TestSimViolationReplays(t *testing.T) {
 		t.Fatalf("timeline page does not look right (%d bytes)", len(page))
 	}
 }
+
+// TestSimOperatorFlagsRefused: bad values of the operator and edge flags
+// exit 2 with a message naming the flag, and run nothing.
+func TestSimOperatorFlagsRefused(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--old-voters", "5"}, "old-voters"},
+		{[]string{"--old-voters", "-1"}, "old-voters"},
+		{[]string{"--switched", "2"}, "switched"},
+		{[]string{"--old-voters", "2", "--switched", "3"}, "switched"},
+		{[]string{"--low-max-ttl", "2s"}, "low-max-ttl"},
+		{[]string{"--restores", "-1"}, "restores"},
+		{[]string{"--wipes", "-2"}, "wipes"},
+		{[]string{"--agents", "8"}, "agents"},
+		{[]string{"--edge-clients", "3"}, "edge clients"},
+		{[]string{"--agents", "1", "--edge-delay", "5ms"}, "edge-delay"},
+		{[]string{"--agents", "1", "--edge-delay", "9ms-1ms"}, "edge-delay"},
+		{[]string{"--agents", "1", "--hold-share", "2"}, "hold share"},
+		{[]string{"--agents", "1", "--agent-stops", "-1"}, "agent stops"},
+	} {
+		code, out, errs := runSimArgs(c.args...)
+		if code != 2 || !strings.Contains(errs, c.want) || out != "" {
+			t.Errorf("sim %v: exit %d, stdout %q, stderr %q; want 2 and a message naming %q", c.args, code, out, errs, c.want)
+		}
+	}
+}
+
+// TestSimOperatorReport: a run with restores and wipes reports what the
+// operator did, in the text summary and in the JSON report.
+func TestSimOperatorReport(t *testing.T) {
+	code, out, errs := runSimArgs("--seed", "3", "--duration", "30s", "--restores", "20", "--wipes", "3", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s %s", code, out, errs)
+	}
+	var m struct {
+		Operator struct {
+			Restores, Wipes int
+			Unlearned       int `json:"opened_unlearned"`
+		} `json:"operator"`
+	}
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if m.Operator.Restores == 0 || m.Operator.Wipes == 0 || m.Operator.Unlearned != 0 {
+		t.Fatalf("operator = %+v: want restores and wipes, every restored voter taught the era", m.Operator)
+	}
+	code, out, _ = runSimArgs("--seed", "3", "--duration", "30s", "--restores", "20", "--wipes", "3")
+	if code != 0 || !strings.Contains(out, "stale restores") {
+		t.Fatalf("exit %d, summary lacks the operator row:\n%s", code, out)
+	}
+	if _, out, _ = runSimArgs("--seed", "3", "--duration", "20s"); strings.Contains(out, "stale restores") {
+		t.Fatalf("a run without operator mistakes shows an operator row:\n%s", out)
+	}
+}
+
+// TestSimReplayCarriesOperatorFlags: the replay command of a violation
+// found with operator and edge flags carries every one of them (boolean
+// flags bare), and reruns the same violation.
+func TestSimReplayCarriesOperatorFlags(t *testing.T) {
+	args := []string{"--seeds", "60", "--duration", "1m", "--quarantine", "0", "--crashes", "10",
+		"--restores", "6", "--wipes", "2", "--wipe-fresh", "--zombies", "--old-voters", "3",
+		"--low-max-ttl", "500ms", "--agents", "2", "--edge-clients", "4", "--agent-stops", "3", "--edge-delay", "1ms-40ms"}
+	code, out, errs := runSimArgs(args...)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s%s", code, out, errs)
+	}
+	const prefix = "Replay: go run ./cmd/tenure sim "
+	i := strings.Index(out, prefix)
+	if i < 0 {
+		t.Fatalf("no replay command in:\n%s", out)
+	}
+	line := out[i+len(prefix):]
+	line = line[:strings.IndexByte(line, '\n')]
+	for _, want := range []string{"--restores 6", "--wipes 2", "--wipe-fresh", "--zombies", "--old-voters 3",
+		"--low-max-ttl 500ms", "--agents 2", "--edge-clients 4", "--agent-stops 3", "--edge-delay 1ms-40ms", "--quarantine 0s"} {
+		if !strings.Contains(line+" ", want+" ") {
+			t.Errorf("replay %q lacks %q", line, want)
+		}
+	}
+	if strings.Contains(line, "--wipe-fresh true") || strings.Contains(line, "--seeds") {
+		t.Errorf("replay %q: boolean flags go bare, --seeds not at all", line)
+	}
+	code2, out2, _ := runSimArgs(strings.Fields(line)...)
+	if code2 != 1 {
+		t.Fatalf("replay %q: exit %d:\n%s", line, code2, out2)
+	}
+	headline := func(s string) string {
+		for _, l := range strings.Split(s, "\n") {
+			if strings.HasPrefix(l, "VIOLATION ") {
+				return l
+			}
+		}
+		return ""
+	}
+	if h := headline(out); h == "" || h != headline(out2) {
+		t.Fatalf("the replay shows a different violation:\nsweep:  %q\nreplay: %q", h, headline(out2))
+	}
+}

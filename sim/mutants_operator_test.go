@@ -1,0 +1,203 @@
+//go:build mutants
+
+package sim
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenure-dev/tenure/protocol"
+)
+
+// TestMutantMixedListsNoStartRefusal: issue 12's first reproduction with
+// the node layer's start check switched off. c, d and e start on the new
+// voter list next to a and b on the old one, and d is granted the lease a
+// holds: two holders, which the identity check (on) cannot prevent.
+// TestMixedListsStartRefused is the control.
+func TestMutantMixedListsNoStartRefusal(t *testing.T) {
+	v, s := mixedListsScript(t, func(o *Options) {
+		o.SimWeaken.StartDespiteMismatch = true
+		// d's token equals a's (both lists start from the same era): the
+		// token checker would stop the run before the second holder shows.
+		o.SkipTokenOrder = true
+	})
+	if v == nil || v.Kind != VTwoHolders {
+		t.Fatalf("start check off: want two holders, got %v\n%s", v, strings.Join(s.tr.last(), "\n"))
+	}
+	if s.ops.StartRefusals != 0 {
+		t.Fatalf("start check off, yet %d starts refused", s.ops.StartRefusals)
+	}
+	t.Logf("start check off: %s", v.Detail)
+}
+
+// TestMutantsOperatorCaught switches each guard of R15-R20 off in turn, in
+// the fault mix that needs it, and checks that the simulator reports a
+// violation within a few seeds, and none for the same fault mix with the
+// guard on.
+func TestMutantsOperatorCaught(t *testing.T) {
+	cases := []weakCase{
+		{
+			// R17: the old list n1..n3 runs on n1, n2, n3 and c1; the new
+			// list n1..n5 on n4, n5 and c2, which have no majority of it.
+			// The start check is off so that both lists run side by side,
+			// as after a partition: only the identity of every datagram
+			// keeps the new list's nodes from counting old voters' votes.
+			name: "R17 no identity check (mixed voter lists)",
+			rule: "votes of another voter list counted: two holders",
+			base: func(o *Options) {
+				o.Operator.OldVoters = 3
+				o.SimWeaken.StartDespiteMismatch = true
+			},
+			weak:  weaken(protocol.WeakNoIdentity),
+			seeds: 20, control: 40,
+			kinds: []string{VTwoHolders, VTokenOrder},
+		},
+		{
+			// R19: a rolling restart lowers MaxTTL from 2 s to 250 ms;
+			// voters that accepted 2 s leases before a crash come back with
+			// a quarantine sized for 250 ms.
+			name: "R19 quarantine from the configuration (lowered MaxTTL)",
+			rule: "a lease accepted before the crash outlives the quarantine",
+			base: func(o *Options) {
+				o.Operator.LowMaxTTL = 250 * time.Millisecond
+				o.Faults.Crashes = 10
+			},
+			weak:  weaken(protocol.WeakQuarantineFromConfig),
+			seeds: 20, control: 40,
+			kinds: []string{VTwoHolders},
+		},
+		{
+			// R18: voters restored from copies taken at a clean stop trust
+			// the State in them and answer at once, having forgotten what
+			// they granted since the copy.
+			name:  "R18 clean state trusted (stale restores)",
+			rule:  "a restored copy forgets leases granted since: two holders",
+			base:  func(o *Options) { o.Operator.Restores = 20 },
+			weak:  weaken(protocol.WeakTrustCleanState),
+			seeds: 20, control: 40,
+			kinds: []string{VTwoHolders, VTokenOrder},
+		},
+		{
+			// R18: voters given empty data dirs and started "as a new
+			// cluster" answer at once, having forgotten everything.
+			name: "R18 clean state trusted (fresh wipes)",
+			rule: "a wiped voter forgets every lease: two holders",
+			base: func(o *Options) {
+				o.Operator.Wipes, o.Operator.WipeFresh = 4, true
+			},
+			weak:  weaken(protocol.WeakTrustCleanState),
+			seeds: 20, control: 40,
+			kinds: []string{VTwoHolders, VTokenOrder},
+		},
+		{
+			// R15: an agent that stops releases its clients' tenures; the
+			// next client is granted the lease while the first one's
+			// deadline still runs.
+			name: "R15 agent releases on stop",
+			rule: "a client's lease freed before its deadline: two holders",
+			base: func(o *Options) {
+				o.Edge.Agents, o.Edge.Clients, o.Edge.Stops = 7, 14, 4
+			},
+			weak:  func(o *Options) { o.SimWeaken.AgentReleasesOnStop = true },
+			seeds: 20, control: 40,
+			kinds: []string{VTwoHolders},
+		},
+		{
+			// R16: clients count deadline_ms from the arrival of the
+			// answer: a slow answer stretches their deadline past the
+			// agent's.
+			name: "R16 deadline counted from the answer's arrival",
+			rule: "a client outlives its tenure: two holders",
+			base: func(o *Options) {
+				o.Edge.Agents, o.Edge.Clients = 7, 14
+				o.Edge.DelayMax = 200 * time.Millisecond
+			},
+			weak:  func(o *Options) { o.SimWeaken.DeadlineFromArrival = true },
+			seeds: 20, control: 40,
+			kinds: []string{VTwoHolders},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { checkWeakCase(t, c) })
+	}
+}
+
+// r20Script plays issue 12's third reproduction: a client node without a
+// data dir (its era is its wall clock in seconds) takes and releases a
+// lease, crashes, and its supervisor restarts it within the same second:
+// the same era, the round counter back at 0, so its next Prepare equals
+// the promise the voters still keep from its previous incarnation. It
+// returns the violation, if any, and the two tokens.
+func r20Script(t *testing.T, weak bool) (*Violation, uint64, uint64) {
+	t.Helper()
+	o := DefaultOptions()
+	o.Workload = false
+	o.Voters, o.Clients, o.Leases = 3, 1, 1
+	o.Faults = Faults{DelayMin: time.Millisecond, DelayMax: 5 * time.Millisecond}
+	o.Operator.NoDiskClients = true
+	if weak {
+		o.Weaken.Enable(protocol.WeakResendAnyAttempt)
+	}
+	s, err := New(o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const c1 = 3
+	n := s.nodes[c1]
+	openUp(t, s, 0, 1, 2)
+	// Start the first incarnation just after a whole second of c1's clock,
+	// so that everything below happens within that second.
+	local := int64(s.local(n))
+	next := (local/int64(time.Second) + 1) * int64(time.Second)
+	s.Advance(time.Duration(float64(next-local)/(1-o.Drift)) + time.Millisecond)
+	s.Crash(c1)
+	s.Restart(c1)
+	era := n.m.Era()
+	hold := func(what string) uint64 {
+		t.Helper()
+		for range 40 {
+			if n.clients[0].state.holding() || s.Violation() != nil {
+				break
+			}
+			s.Advance(5 * time.Millisecond)
+		}
+		if s.Violation() == nil && !n.clients[0].state.holding() {
+			t.Fatalf("%s: c1 does not hold L1:\n%s", what, strings.Join(s.tr.last(), "\n"))
+		}
+		return n.clients[0].token
+	}
+	s.Acquire(c1, 0, true)
+	first := hold("first tenure")
+	s.Release(c1, 0)
+	s.Advance(20 * time.Millisecond)
+	s.Crash(c1)
+	s.Restart(c1)
+	if n.m.Era() != era {
+		t.Fatalf("c1 restarted in era %d, not %d: the script left the second", n.m.Era(), era)
+	}
+	s.Acquire(c1, 0, true)
+	second := hold("second tenure")
+	return s.Violation(), first, second
+}
+
+// TestR20SameSecondRestartScript: with R20 weakened (a Prepare equal to the
+// promise is a resend whatever its attempt), the restarted client wins
+// with the ballot of its previous incarnation: the next tenure has the
+// same token. With R20 intact the same schedule gives a higher token.
+// Random sweeps rarely restart a node within the second it started in and
+// with a promise still standing, so this is scripted.
+func TestR20SameSecondRestartScript(t *testing.T) {
+	v, first, second := r20Script(t, true)
+	if v == nil || v.Kind != VTokenOrder {
+		t.Fatalf("R20 weakened: want a token-order violation, got %v (tokens %s then %s)", v, tokStr(first), tokStr(second))
+	}
+	t.Logf("R20 weakened: %s", v.Detail)
+	v, first, second = r20Script(t, false)
+	if v != nil {
+		t.Fatalf("R20 intact: %s", describe(v))
+	}
+	if second <= first {
+		t.Fatalf("R20 intact: tokens %s then %s", tokStr(first), tokStr(second))
+	}
+}
