@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tenure-dev/tenure/node"
@@ -33,6 +34,19 @@ type Agent struct {
 	leases  map[string]*held // by lease name: a node holds one tenure per name
 	closed  bool
 	streams sync.WaitGroup // hold-stream handlers still running
+
+	// Capacity in use, against Config.MaxConns, MaxWatches and MaxHolds.
+	conns    atomic.Int64 // connections of Listener
+	refusing atomic.Int64 // connections over the cap being answered 503
+	watches  atomic.Int64 // watch streams
+	holds    atomic.Int64 // hold-mode acquires
+
+	// wmu guards observations: the node.Observe that the watch streams
+	// of a name share (watch.go).
+	wmu          sync.Mutex
+	observations map[string]*observation
+	// observeFn is node.Observe; tests count its calls.
+	observeFn func(ctx context.Context, name string) <-chan node.Holder
 }
 
 // New builds an agent for cfg.Node and registers its metrics in
@@ -48,6 +62,9 @@ func New(cfg Config) (*Agent, error) {
 		log:    cfg.Logger,
 		leases: map[string]*held{},
 		drift:  cfg.Node.MaxDrift(),
+
+		observations: map[string]*observation{},
+		observeFn:    cfg.Node.Observe,
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.metrics, err = newMetrics(a)

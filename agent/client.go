@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -60,7 +59,7 @@ func (c *Client) Acquire(ctx context.Context, name string, req AcquireRequest) (
 		return Grant{}, time.Time{}, err
 	}
 	sent = time.Now()
-	err = c.call(ctx, http.MethodPost, "/v1/leases/"+url.PathEscape(name), body, &g)
+	err = c.call(ctx, http.MethodPost, "/v1/leases/"+pathName(name), body, &g)
 	return g, sent, err
 }
 
@@ -71,20 +70,20 @@ func (c *Client) Acquire(ctx context.Context, name string, req AcquireRequest) (
 func (c *Client) Keepalive(ctx context.Context, name string, token uint64, key string) (g Grant, sent time.Time, err error) {
 	body := []byte(`{"token":"` + strconv.FormatUint(token, 10) + `"}`)
 	sent = time.Now()
-	err = c.call(ctx, http.MethodPost, "/v1/leases/"+url.PathEscape(name)+"/keepalive", body, &g, key)
+	err = c.call(ctx, http.MethodPost, "/v1/leases/"+pathName(name)+"/keepalive", body, &g, key)
 	return g, sent, err
 }
 
 // Release releases the tenure token of name; key is the lease key of the
 // acquire answer.
 func (c *Client) Release(ctx context.Context, name string, token uint64, key string) error {
-	return c.call(ctx, http.MethodDelete, "/v1/leases/"+url.PathEscape(name)+"?token="+strconv.FormatUint(token, 10), nil, nil, key)
+	return c.call(ctx, http.MethodDelete, "/v1/leases/"+pathName(name)+"?token="+strconv.FormatUint(token, 10), nil, nil, key)
 }
 
 // Holder asks who holds name: a hint (R14).
 func (c *Client) Holder(ctx context.Context, name string) (HolderHint, error) {
 	var h HolderHint
-	err := c.call(ctx, http.MethodGet, "/v1/leases/"+url.PathEscape(name), nil, &h)
+	err := c.call(ctx, http.MethodGet, "/v1/leases/"+pathName(name), nil, &h)
 	return h, err
 }
 
@@ -168,7 +167,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, key .
 // and calls fn with each, until ctx ends, the stream ends, or fn returns
 // false. Every change is a hint (R14).
 func (c *Client) Watch(ctx context.Context, name string, fn func(HolderHint) bool) error {
-	resp, err := c.do(ctx, http.MethodGet, "/v1/leases/"+url.PathEscape(name)+"?watch=1", nil)
+	resp, err := c.do(ctx, http.MethodGet, "/v1/leases/"+pathName(name)+"?watch=1", nil)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,16 @@ const (
 	DefaultMaxWait = time.Hour
 	// MinTTL is the shortest TTL a client may ask for (the protocol's).
 	MinTTL = protocol.DefaultMinTTL
+	// DefaultReadTimeout is Config.ReadTimeout when zero.
+	DefaultReadTimeout = 10 * time.Second
+	// DefaultIdleTimeout is Config.IdleTimeout when zero.
+	DefaultIdleTimeout = time.Minute
+	// DefaultMaxConns is Config.MaxConns when zero.
+	DefaultMaxConns = 1024
+	// DefaultMaxWatches is Config.MaxWatches when zero.
+	DefaultMaxWatches = 1024
+	// DefaultMaxHolds is Config.MaxHolds when zero.
+	DefaultMaxHolds = 1024
 )
 
 // Config configures an Agent.
@@ -39,9 +49,30 @@ type Config struct {
 	// MaxWait bounds an acquire's "wait". Default DefaultMaxWait.
 	MaxWait time.Duration
 	// Token, if not empty, is the bearer token every call but /healthz
-	// must send. Empty serves without authentication: only safe on a
-	// loopback address of a single-user host.
+	// must send. Empty serves without authentication, trusting every
+	// local process: only safe on a loopback address of a single-user
+	// host. Without a token the agent also refuses what a web browser
+	// sends (see the package documentation, "Security").
 	Token string
+	// ReadTimeout bounds how long a client may take to send a request's
+	// headers (Server's ReadHeaderTimeout) and, again, its body (a read
+	// deadline set per request, lifted once the body is read, so that
+	// hold and watch streams last as long as they need). A body not
+	// received in time gets 408 and the connection is closed. Default
+	// DefaultReadTimeout.
+	ReadTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection that has sent no new
+	// request for this long. Default DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// MaxConns caps the connections a Listener holds open at once; more
+	// are answered 503 and closed at once. Default DefaultMaxConns.
+	MaxConns int
+	// MaxWatches caps the watch streams (GET ?watch=1) served at once;
+	// more get 503. Default DefaultMaxWatches.
+	MaxWatches int
+	// MaxHolds caps the hold-mode acquires (waiting or streaming) served
+	// at once; more get 503. Default DefaultMaxHolds.
+	MaxHolds int
 	// Logger receives the agent's logs. nil discards them.
 	Logger *slog.Logger
 	// Registry receives the agent's metrics; nil makes a registry of its
@@ -68,6 +99,21 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxWait == 0 {
 		c.MaxWait = DefaultMaxWait
 	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	if c.MaxWatches == 0 {
+		c.MaxWatches = DefaultMaxWatches
+	}
+	if c.MaxHolds == 0 {
+		c.MaxHolds = DefaultMaxHolds
+	}
 	switch {
 	case c.MaxTTL < MinTTL:
 		return c, fmt.Errorf("%w: MaxTTL %v below the minimum TTL %v", ErrConfig, c.MaxTTL, MinTTL)
@@ -75,6 +121,16 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: DefaultTTL %v outside [%v, MaxTTL %v]", ErrConfig, c.DefaultTTL, MinTTL, c.MaxTTL)
 	case c.MaxWait < 0:
 		return c, fmt.Errorf("%w: MaxWait %v is negative", ErrConfig, c.MaxWait)
+	case c.ReadTimeout < 0:
+		return c, fmt.Errorf("%w: ReadTimeout %v is negative", ErrConfig, c.ReadTimeout)
+	case c.IdleTimeout < 0:
+		return c, fmt.Errorf("%w: IdleTimeout %v is negative", ErrConfig, c.IdleTimeout)
+	case c.MaxConns < 0:
+		return c, fmt.Errorf("%w: MaxConns %d is negative", ErrConfig, c.MaxConns)
+	case c.MaxWatches < 0:
+		return c, fmt.Errorf("%w: MaxWatches %d is negative", ErrConfig, c.MaxWatches)
+	case c.MaxHolds < 0:
+		return c, fmt.Errorf("%w: MaxHolds %d is negative", ErrConfig, c.MaxHolds)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

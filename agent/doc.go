@@ -87,8 +87,45 @@
 // # Security
 //
 // With Config.Token set, every call except /healthz must carry
-// "Authorization: Bearer <token>", compared in constant time. The bearer
-// token is the access control for the agent; the lease key is the proof,
-// among the agent's clients, of holding one tenure (compared in constant
-// time too). Fencing tokens are not secrets.
+// "Authorization: Bearer <token>" (the scheme in any case, RFC 7235),
+// compared in constant time. The bearer token is the access control for
+// the agent; the lease key is the proof, among the agent's clients, of
+// holding one tenure (compared in constant time too). Fencing tokens are
+// not secrets.
+//
+// Without a token the agent trusts every process that can reach its
+// address, which is why it must listen on loopback only. It does not
+// trust web pages, which a browser on the same host would otherwise let
+// reach it: it refuses a Host other than localhost or an IP address
+// (421: DNS rebinding gives a page's own host name), any request with an
+// Origin header (403: browsers send one with every cross-origin request
+// and every POST), and a request other than GET and HEAD whose body is not
+// declared "Content-Type: application/json" (415; an empty body may come
+// without a Content-Type). With a token none of these apply: a page
+// cannot learn it.
+//
+// # Names
+//
+// Lease names are those of the protocol, minus "." and ".." (URL
+// dot-segments, which clients and proxies remove from paths) and minus
+// names with invisible runes (format characters such as the bidi
+// override U+202E or the zero-width space U+200B, other default-ignorable
+// code points, non-ASCII spaces): see CheckName. They get 400. Send a name
+// as one URL path segment, percent-encoded (Client does; "/" as %2F).
+//
+// # Limits
+//
+// Every request must send its headers, then its body, within
+// Config.ReadTimeout (408 for a late body; the connection is closed).
+// Serve the API with HTTPServer on Listener: the listener holds at most
+// Config.MaxConns connections and answers the next 503 at once;
+// connections idle for Config.IdleTimeout are closed. At most
+// Config.MaxWatches watch streams and Config.MaxHolds hold-mode acquires
+// run at once; the next gets 503 with Retry-After. All the watch streams
+// of one name share one observer of the voters. A request refused before
+// any handler (421, 403, 415, 401, 408) has its connection closed after
+// the answer; every refusal, these and the three caps, counts in
+// tenure_http_refused_total by reason. Reuse one connection (HTTP
+// keep-alive): a connection in hand is never refused by the connection
+// cap.
 package agent

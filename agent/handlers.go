@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tenure-dev/tenure/node"
@@ -16,17 +17,11 @@ import (
 // lease an acquire could not have.
 const holderTimeout = 2 * time.Second
 
-// leaseName reads and checks the {name} path segment.
+// leaseName reads and checks the {name} path segment (CheckName).
 func leaseName(r *http.Request) (string, *httpError) {
 	name := r.PathValue("name")
-	switch {
-	case name == "":
-		return "", badRequest("lease name is empty")
-	case len(name) > protocol.MaxNameLen:
-		return "", badRequest("lease name is %d bytes, longer than %d", len(name), protocol.MaxNameLen)
-	}
-	if err := protocol.CheckName(name); err != nil {
-		return "", badRequest("lease name %q is not printable UTF-8", name)
+	if err := CheckName(name); err != nil {
+		return "", badRequest("%s", strings.TrimPrefix(err.Error(), ErrBadName.Error()+": "))
 	}
 	return name, nil
 }
@@ -63,6 +58,16 @@ func (a *Agent) handleAcquire(w http.ResponseWriter, r *http.Request) {
 	if a.isClosed() {
 		writeError(w, http.StatusServiceUnavailable, "agent is shutting down")
 		return
+	}
+	if req.Hold {
+		if a.holds.Add(1) > int64(a.cfg.MaxHolds) {
+			a.holds.Add(-1)
+			a.metrics.refused.WithLabelValues(refusedHolds).Inc()
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("the agent is serving %d hold-mode acquires, its limit (--http-max-holds); try again later, or use keepalive mode", a.cfg.MaxHolds))
+			return
+		}
+		defer a.holds.Add(-1)
 	}
 	outcome := "error"
 	defer func() {

@@ -1,20 +1,24 @@
 package agent
 
 import (
+	"bytes"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// routes builds the API: the mux, wrapped in authentication, JSON errors
-// for unknown paths and methods, and a request counter.
+// routes builds the API: the mux, wrapped in the checks every request
+// passes first (the token-less guard or the bearer token, then the body
+// read under its deadline), JSON errors for unknown paths and methods,
+// and a request counter.
 func (a *Agent) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/leases/{name}", a.handleAcquire)
@@ -27,7 +31,11 @@ func (a *Agent) routes() http.Handler {
 	mux.HandleFunc("GET /v1/leases", a.handleList)
 	mux.HandleFunc("GET /v1/members", a.handleMembers)
 	mux.HandleFunc("GET /healthz", a.handleHealth)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.cfg.Registry, promhttp.HandlerOpts{}))
+	metrics := promhttp.HandlerFor(a.cfg.Registry, promhttp.HandlerOpts{})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeTimeout))
+		metrics.ServeHTTP(w, r)
+	})
 	var tokenSum [32]byte
 	if a.cfg.Token != "" {
 		tokenSum = sha256.Sum256([]byte(a.cfg.Token))
@@ -35,11 +43,35 @@ func (a *Agent) routes() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() { a.metrics.requests.WithLabelValues(sw.class()).Inc() }()
-		if a.cfg.Token != "" && r.URL.Path != "/healthz" && !authorized(r, tokenSum) {
+		rc := http.NewResponseController(sw)
+		// The body, like the headers before it, must arrive within
+		// ReadTimeout; the deadline is lifted once it has been read, so
+		// that streams last as long as they need. Writes get deadlines
+		// of their own (writeJSON, streams); none is left over from an
+		// earlier request on the connection.
+		_ = rc.SetReadDeadline(time.Now().Add(a.cfg.ReadTimeout))
+		_ = rc.SetWriteDeadline(time.Time{})
+		var no *refusal
+		switch {
+		case a.cfg.Token == "":
+			no = checkLocal(r)
+		case r.URL.Path != "/healthz" && !authorized(r, tokenSum):
 			sw.Header().Set("WWW-Authenticate", `Bearer realm="tenure"`)
-			writeError(sw, http.StatusUnauthorized, "missing or wrong bearer token (send Authorization: Bearer <token>)")
+			no = &refusal{httpError{http.StatusUnauthorized, "missing or wrong bearer token (send Authorization: Bearer <token>)"}, refusedAuth}
+		}
+		if no == nil {
+			no = readBody(r)
+		}
+		if no == nil && hasDotSegment(r.URL.EscapedPath()) {
+			// The mux would redirect to the path without it: another
+			// route, or another lease.
+			no = &refusal{httpError{http.StatusBadRequest, "the path holds a dot-segment (\".\" or \"..\"), which the agent does not resolve: the lease names \".\" and \"..\" are refused, and other names travel URL-encoded"}, ""}
+		}
+		if no != nil {
+			a.refuse(sw, rc, no)
 			return
 		}
+		_ = rc.SetReadDeadline(time.Time{})
 		h, pattern := mux.Handler(r)
 		if pattern == "" {
 			// The mux's own 404 and 405 answers, turned into JSON.
@@ -50,20 +82,57 @@ func (a *Agent) routes() http.Handler {
 	})
 }
 
-// authorized compares r's bearer token with the configured one in constant
-// time (hashing first, so the length leaks nothing either).
-func authorized(r *http.Request, want [32]byte) bool {
-	auth := r.Header.Get("Authorization")
-	got, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok {
-		return false
+// writeTimeout bounds the write of an answer that is not a stream: a
+// client that does not read it loses the connection.
+const writeTimeout = 10 * time.Second
+
+// refuse answers a request turned away before its handler, counts it, and
+// closes the connection after the answer without waiting for the rest of
+// a body.
+func (a *Agent) refuse(w http.ResponseWriter, rc *http.ResponseController, no *refusal) {
+	if no.reason != "" {
+		a.metrics.refused.WithLabelValues(no.reason).Inc()
 	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
-	return subtle.ConstantTimeCompare(sum[:], want[:]) == 1
+	w.Header().Set("Connection", "close")
+	_ = rc.SetReadDeadline(time.Now()) // the server then drops any unread body at once
+	writeError(w, no.status, no.msg)
+}
+
+// hasDotSegment reports whether an escaped URL path has a segment "." or
+// "..".
+func hasDotSegment(p string) bool {
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// readBody reads r's whole body (at most MaxBodyBytes) under the read
+// deadline already set, and puts it back in memory, so that no handler
+// ever waits on a client's body. A body not received in time is 408.
+func readBody(r *http.Request) *refusal {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		return &refusal{httpError{http.StatusRequestTimeout, "request body not received in time"}, refusedReadTimeout}
+	case err != nil:
+		return &refusal{httpError{http.StatusBadRequest, "cannot read the body: " + err.Error()}, ""}
+	case len(b) > MaxBodyBytes:
+		return &refusal{httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", MaxBodyBytes)}, ""}
+	}
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return nil
 }
 
 // writeJSON writes v with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeTimeout))
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

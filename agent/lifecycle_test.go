@@ -139,6 +139,7 @@ func TestWaitForRelease(t *testing.T) {
 	got := make(chan answer, 1)
 	go func() {
 		req, _ := http.NewRequest("POST", f.srv.URL+"/v1/leases/queue", strings.NewReader(`{"wait":"20s"}`))
+		req.Header.Set("Content-Type", "application/json")
 		sent := time.Now()
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -184,6 +185,7 @@ func TestHoldStream(t *testing.T) {
 	defer cancel()
 	open := func(ctx context.Context) (*http.Response, *bufio.Scanner, time.Time) {
 		req, _ := http.NewRequestWithContext(ctx, "POST", f.srv.URL+"/v1/leases/stream", strings.NewReader(`{"ttl":"300ms","hold":true}`))
+		req.Header.Set("Content-Type", "application/json")
 		sent := time.Now()
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode != 200 {
@@ -277,6 +279,7 @@ func TestCloseAbandons(t *testing.T) {
 	one := f.acquire("one", `{"ttl":"5s"}`)
 	f.acquire("two", `{"ttl":"5s"}`)
 	req, _ := http.NewRequest("POST", f.srv.URL+"/v1/leases/three", strings.NewReader(`{"ttl":"5s","hold":true}`))
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("hold acquire: %v %v", err, resp)

@@ -56,9 +56,10 @@ func newFixture(t *testing.T, token string) *fixture {
 }
 
 // newFixtureWith is newFixture with the node's DataDir and MaxDrift taken
-// from nc (the rest is the fixture's). A fresh DataDir starts a new
-// cluster, without quarantine; no DataDir is a crashed start.
-func newFixtureWith(t *testing.T, token string, nc node.Config) *fixture {
+// from nc (the rest is the fixture's), and the agent's Config changed by
+// tweaks. A fresh DataDir starts a new cluster, without quarantine; no
+// DataDir is a crashed start.
+func newFixtureWith(t *testing.T, token string, nc node.Config, tweaks ...func(*Config)) *fixture {
 	t.Helper()
 	n, err := node.New(node.Config{
 		Name: "a", BindAddr: "127.0.0.1", Voters: []string{"a"}, DataDir: nc.DataDir, MaxDrift: nc.MaxDrift,
@@ -67,7 +68,11 @@ func newFixtureWith(t *testing.T, token string, nc node.Config) *fixture {
 	if err != nil {
 		t.Fatalf("node.New: %v", err)
 	}
-	a, err := New(Config{Node: n, Voters: []string{"a"}, DefaultTTL: testTTL, MaxTTL: testMaxTTL, Token: token, Logger: testLogger()})
+	cfg := Config{Node: n, Voters: []string{"a"}, DefaultTTL: testTTL, MaxTTL: testMaxTTL, Token: token, Logger: testLogger()}
+	for _, tw := range tweaks {
+		tw(&cfg)
+	}
+	a, err := New(cfg)
 	if err != nil {
 		n.Shutdown()
 		t.Fatalf("agent.New: %v", err)
@@ -104,6 +109,9 @@ func (f *fixture) doKey(method, path, body, key string) (int, []byte) {
 	}
 	if f.token != "" {
 		req.Header.Set("Authorization", "Bearer "+f.token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if key != "" {
 		req.Header.Set(LeaseKeyHeader, key)

@@ -2,10 +2,11 @@ package agent
 
 import (
 	"fmt"
-	"github.com/tenure-dev/tenure/protocol"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tenure-dev/tenure/protocol"
 )
 
 // metrics are the agent's own instruments; node counters are read at
@@ -17,6 +18,8 @@ type metrics struct {
 	losses       *prometheus.CounterVec
 	keepalives   *prometheus.CounterVec
 	requests     *prometheus.CounterVec
+	refused      *prometheus.CounterVec
+	observers    prometheus.Gauge
 }
 
 func newMetrics(a *Agent) (*metrics, error) {
@@ -46,8 +49,24 @@ func newMetrics(a *Agent) (*metrics, error) {
 			Name: "tenure_http_requests_total",
 			Help: "HTTP API requests, by status code class (2xx, 4xx, 5xx).",
 		}, []string{"code"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tenure_http_refused_total",
+			Help: "HTTP requests and connections refused before any handler, by reason: host (421, a Host other than localhost or an IP without a bearer token), origin (403, an Origin header without a bearer token), content_type (415, a body not declared application/json without a bearer token), unauthorized (401), read_timeout (408, a body not received within the read timeout), connections (503, over --http-max-conns), watches (503, over --http-max-watches), holds (503, over --http-max-holds).",
+		}, []string{"reason"}),
+		observers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tenure_watch_observers",
+			Help: "Lease names being watched: one shared observer (one poll of the voters a second) per name, however many watch streams it has.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.acquisitions, m.acquireTime, m.releases, m.losses, m.keepalives, m.requests, &statsCollector{a: a}} {
+	gauges := []prometheus.Collector{
+		gaugeFunc("tenure_http_connections", "HTTP connections open, counted against --http-max-conns.", a.conns.Load),
+		gaugeFunc("tenure_http_connections_max", "The connection cap in force (--http-max-conns, lowered to fit the open-file limit).", func() int64 { return int64(a.cfg.MaxConns) }),
+		gaugeFunc("tenure_watch_streams", "Watch streams (GET ?watch=1) being served.", a.watches.Load),
+		gaugeFunc("tenure_watch_streams_max", "The cap on watch streams (--http-max-watches).", func() int64 { return int64(a.cfg.MaxWatches) }),
+		gaugeFunc("tenure_hold_streams", "Hold-mode acquires being served (waiting for the lease or streaming).", a.holds.Load),
+		gaugeFunc("tenure_hold_streams_max", "The cap on hold-mode acquires (--http-max-holds).", func() int64 { return int64(a.cfg.MaxHolds) }),
+	}
+	for _, c := range append([]prometheus.Collector{m.acquisitions, m.acquireTime, m.releases, m.losses, m.keepalives, m.requests, m.refused, m.observers, &statsCollector{a: a}}, gauges...) {
 		if err := a.cfg.Registry.Register(c); err != nil {
 			return nil, fmt.Errorf("%w: Registry: %w", ErrConfig, err)
 		}
@@ -62,7 +81,15 @@ func newMetrics(a *Agent) (*metrics, error) {
 	for _, r := range []string{"lost", "closed"} {
 		m.losses.WithLabelValues(r)
 	}
+	for _, r := range []string{refusedHost, refusedOrigin, refusedContentType, refusedAuth, refusedReadTimeout, refusedConns, refusedWatches, refusedHolds} {
+		m.refused.WithLabelValues(r)
+	}
 	return m, nil
+}
+
+// gaugeFunc is a gauge read from f at scrape time.
+func gaugeFunc(name, help string, f func() int64) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return float64(f()) })
 }
 
 // statsCollector exports node.Stats and the membership view, read at

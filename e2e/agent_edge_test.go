@@ -40,6 +40,9 @@ func post(method, url, body, key string) sentGrant {
 		g.Error = err.Error()
 		return g
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if key != "" {
 		req.Header.Set("Tenure-Lease-Key", key)
 	}
@@ -169,6 +172,7 @@ func TestEdgeHoldStreamCut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Content-Type", "application/json")
 	sent := time.Now()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {

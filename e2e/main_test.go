@@ -191,6 +191,9 @@ func callKey(t *testing.T, method, url, body, key string, out any) int {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if key != "" {
 		req.Header.Set("Tenure-Lease-Key", key)
 	}
@@ -316,6 +319,9 @@ func callNoFatal(method, url, body string, out any) int {
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		return 0
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), generous)
 	defer cancel()

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -43,6 +42,10 @@ type agentOpts struct {
 	token                string
 	level                slog.Level
 	shutdownTimeout      time.Duration
+	maxConns, maxWatches int
+	maxHolds             int
+	readTimeout          time.Duration
+	warnings             []string // logged once the logger exists
 }
 
 const agentAbout = `
@@ -61,6 +64,19 @@ as a replaced disk and sits out the quarantine. After restoring a data
 dir from a backup, start once with --restored. A data dir is locked while
 in use and bound to its --cluster and --name; a second process with a
 name already in the cluster exits 1.
+
+Without --http-token-file the API trusts every local process, and
+refuses what a web page can make a browser send: a Host other than
+localhost or an IP address (421), an Origin header (403), a body not sent
+as Content-Type: application/json (415). A --keyfile or --http-token-file
+that other users may write is refused.
+
+Limits: a request has --http-read-timeout to send its headers, and again
+its body (408 after). At most --http-max-conns connections are open at
+once (lowered to fit the open-file limit, keeping descriptors for gossip;
+the log says the figures); more are answered 503 at once. At most
+--http-max-watches watch streams and --http-max-holds hold-mode acquires
+run at once (503 after).
 
 On SIGTERM or SIGINT it stops taking requests and releases nothing: its
 clients keep their leases until their own deadlines, and the voters let
@@ -82,10 +98,14 @@ func newAgentFlags(o *agentOpts) *cmdFlags {
 	f.StringVar(&o.cluster, "cluster", node.DefaultClusterID, "cluster `ID`, the same on every node; binds the data dir at its first start")
 	f.BoolVar(&o.newCluster, "new-cluster", false, "this is the first start of a new cluster: an empty data dir needs no quarantine")
 	f.BoolVar(&o.restored, "restored", false, "the data dir was restored from a backup or copy: start as after a crash (quarantine)")
-	f.StringVar(&o.keyfile, "keyfile", "", "`file` holding the base64 cluster key (16, 24 or 32 bytes) that encrypts gossip")
+	f.StringVar(&o.keyfile, "keyfile", "", "`file` holding the base64 cluster key (16, 24 or 32 bytes) that encrypts gossip (refused if other users may write it)")
 	f.BoolVar(&o.insecure, "insecure", false, "allow unencrypted gossip on a non-loopback address")
 	f.StringVar(&o.httpAddr, "http", "127.0.0.1:7947", "HTTP API address `host:port`; port 0 picks a free one")
-	f.StringVar(&o.tokenFile, "http-token-file", "", "`file` holding the bearer token every API call must send")
+	f.StringVar(&o.tokenFile, "http-token-file", "", "`file` holding the bearer token every API call must send (refused if other users may write it)")
+	f.IntVar(&o.maxConns, "http-max-conns", agent.DefaultMaxConns, "most HTTP connections open at once; more get 503 (lowered to fit the open-file limit)")
+	f.IntVar(&o.maxWatches, "http-max-watches", agent.DefaultMaxWatches, "most watch streams (GET ?watch=1) at once; more get 503")
+	f.IntVar(&o.maxHolds, "http-max-holds", agent.DefaultMaxHolds, "most hold-mode acquires (waiting or streaming) at once; more get 503")
+	f.DurationVar(&o.readTimeout, "http-read-timeout", agent.DefaultReadTimeout, "how long a client may take to send a request's headers, and again its body (408 after)")
 	f.DurationVar(&o.ttl, "ttl", node.DefaultTTL, "default lease TTL")
 	f.DurationVar(&o.maxTTL, "max-ttl", node.DefaultMaxTTL, "longest TTL a client may ask for; sets a crashed voter's quarantine; same on every node")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
@@ -120,10 +140,11 @@ func (o *agentOpts) check() error {
 		return fmt.Errorf("--http %q: %v", o.httpAddr, err)
 	}
 	if o.keyfile != "" {
-		b, err := os.ReadFile(o.keyfile)
+		b, warn, err := readSecretFile("--keyfile", o.keyfile)
 		if err != nil {
-			return fmt.Errorf("--keyfile: %v", err)
+			return err
 		}
+		o.warnings = append(o.warnings, warn...)
 		o.key, err = base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
 		if err != nil {
 			return fmt.Errorf("--keyfile %s: not base64: %v", o.keyfile, err)
@@ -133,10 +154,11 @@ func (o *agentOpts) check() error {
 		}
 	}
 	if o.tokenFile != "" {
-		b, err := os.ReadFile(o.tokenFile)
+		b, warn, err := readSecretFile("--http-token-file", o.tokenFile)
 		if err != nil {
-			return fmt.Errorf("--http-token-file: %v", err)
+			return err
 		}
+		o.warnings = append(o.warnings, warn...)
 		if o.token = strings.TrimSpace(string(b)); o.token == "" {
 			return fmt.Errorf("--http-token-file %s is empty", o.tokenFile)
 		}
@@ -161,7 +183,51 @@ func (o *agentOpts) check() error {
 	if o.ttl > o.maxTTL {
 		return fmt.Errorf("--ttl %v is above --max-ttl %v", o.ttl, o.maxTTL)
 	}
+	for _, l := range []struct {
+		flag string
+		v    int
+	}{{"--http-max-conns", o.maxConns}, {"--http-max-watches", o.maxWatches}, {"--http-max-holds", o.maxHolds}} {
+		if l.v < 1 {
+			return fmt.Errorf("%s %d: want at least 1", l.flag, l.v)
+		}
+	}
+	if o.readTimeout <= 0 {
+		return fmt.Errorf("--http-read-timeout %v must be positive", o.readTimeout)
+	}
 	return nil
+}
+
+// readSecretFile reads the key or token file of flag, refusing one that
+// users other than its owner may write (following a symbolic link to the
+// file it names), as ssh refuses such keys: whoever can change it chooses
+// the cluster key or the API token. It warns of one that others may read.
+func readSecretFile(flag, path string) (b []byte, warnings []string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %v", flag, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat() // the file opened, after any link
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: %v", flag, path, err)
+	}
+	name := path
+	if target, err := filepath.EvalSymlinks(path); err == nil && target != filepath.Clean(path) {
+		name = path + " (a link to " + target + ")"
+	}
+	switch perm := fi.Mode().Perm(); {
+	case !fi.Mode().IsRegular():
+		return nil, nil, fmt.Errorf("%s %s is not a regular file", flag, name)
+	case perm&0o022 != 0:
+		return nil, nil, fmt.Errorf("%s %s has mode %04o: other users may change it; refusing it (chmod go-w, or better chmod 600)", flag, name, perm)
+	case perm&0o044 != 0:
+		warnings = append(warnings, fmt.Sprintf("%s %s has mode %04o: other users may read the secret in it (chmod 600)", flag, name, perm))
+	}
+	b, err = io.ReadAll(io.LimitReader(f, 64<<10))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: %v", flag, name, err)
+	}
+	return b, warnings, nil
 }
 
 // isLoopback reports whether a host:port names only loopback interfaces.
@@ -203,6 +269,17 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 		h = slog.NewJSONHandler(stderr, hopts)
 	}
 	log := slog.New(h)
+	for _, w := range o.warnings {
+		log.Warn(w)
+	}
+	maxConns, nofile, err := httpConnCap(o.maxConns)
+	if err != nil {
+		return f.fail(stderr, "%v", err)
+	}
+	if maxConns < o.maxConns {
+		log.Warn("lowering --http-max-conns to fit the open-file limit", "asked", o.maxConns, "max_conns", maxConns,
+			"open_file_limit", nofile, "kept_for_gossip_and_storage", reservedFDs)
+	}
 
 	n, err := node.New(node.Config{
 		Name: o.name, BindAddr: o.bindHost, BindPort: o.bindPort, Join: o.join, Voters: o.voters,
@@ -218,6 +295,7 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	}
 	ag, err := agent.New(agent.Config{
 		Node: n, Voters: o.voters, DefaultTTL: o.ttl, MaxTTL: o.maxTTL, Token: o.token, Logger: log,
+		ReadTimeout: o.readTimeout, MaxConns: maxConns, MaxWatches: o.maxWatches, MaxHolds: o.maxHolds,
 	})
 	if err != nil {
 		_ = n.Shutdown()
@@ -230,18 +308,15 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tenure agent: --http %s: %v\n", o.httpAddr, err)
 		return 1
 	}
-	srv := &http.Server{
-		Handler:           ag.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(h, slog.LevelWarn),
-	}
+	srv := ag.HTTPServer(slog.NewLogLogger(h, slog.LevelWarn))
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(ag.Listener(ln)) }()
 
 	info := readyInfo{Name: o.name, Gossip: n.Addr(), HTTP: "http://" + ln.Addr().String(), PID: os.Getpid()}
 	log.Info("agent ready", "node", info.Name, "gossip", info.Gossip, "http", info.HTTP,
 		"voters", strings.Join(o.voters, ","), "cluster", o.cluster, "auth", o.token != "", "data_dir", o.dataDir)
+	log.Info("HTTP limits", "max_conns", maxConns, "open_file_limit", nofile, "kept_for_gossip_and_storage", reservedFDs,
+		"max_watches", o.maxWatches, "max_holds", o.maxHolds, "read_timeout", o.readTimeout)
 	if o.readyFile != "" {
 		if err := writeReadyFile(o.readyFile, info); err != nil {
 			log.Error("cannot write the ready file", "file", o.readyFile, "err", err)

@@ -84,8 +84,11 @@ func yesNo(b bool) string {
 	return "no"
 }
 
+// printStatus prints r as tables. Names (of members and leases) are shown
+// through agent.QuoteName: a name with an invisible or bidi character is
+// quoted with it escaped, so that no name can display as another.
 func printStatus(w io.Writer, r statusReport) {
-	fmt.Fprintf(w, "agent %s (node %s)\n", r.Agent, r.Self)
+	fmt.Fprintf(w, "agent %s (node %s)\n", r.Agent, agent.QuoteName(r.Self))
 	fmt.Fprintf(w, "voters: %d of %d alive, majority %s\n\n", r.Quorum.Alive, r.Quorum.Voters, yesNo(r.Quorum.Majority))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MEMBER\tADDRESS\tVOTER\tALIVE")
@@ -94,7 +97,7 @@ func printStatus(w io.Writer, r statusReport) {
 		if addr == "" {
 			addr = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Name, addr, yesNo(m.Voter), yesNo(m.Alive))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", agent.QuoteName(m.Name), addr, yesNo(m.Voter), yesNo(m.Alive))
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -104,7 +107,7 @@ func printStatus(w io.Writer, r statusReport) {
 	}
 	fmt.Fprintln(tw, "LEASE\tTOKEN\tTTL\tMODE\tDEADLINE IN")
 	for _, g := range r.Leases {
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%v\n", g.Name, g.TokenStr, time.Duration(g.TTL), g.Mode, time.Duration(g.DeadlineMS)*time.Millisecond)
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%v\n", agent.QuoteName(g.Name), g.TokenStr, time.Duration(g.TTL), g.Mode, time.Duration(g.DeadlineMS)*time.Millisecond)
 	}
 	tw.Flush()
 }

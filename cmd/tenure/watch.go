@@ -46,7 +46,7 @@ func runWatch(args []string, stdout, stderr io.Writer) int {
 		return f.fail(stderr, "want exactly one lease NAME, got %d arguments", f.NArg())
 	}
 	name := f.Arg(0)
-	if err := protocol.CheckName(name); err != nil {
+	if err := agent.CheckName(name); err != nil {
 		return f.fail(stderr, "%v", err)
 	}
 	client, err := newClient(url, tokenFile)
@@ -76,15 +76,18 @@ func runWatch(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// describeChange is one human line for a holder change.
+// describeChange is one human line for a holder change. The lease and
+// node names are shown through agent.QuoteName, so that an invisible or
+// bidi character cannot make one display as another.
 func describeChange(now time.Time, name string, h agent.HolderHint) string {
 	at := now.Format("15:04:05.000")
+	name = agent.QuoteName(name)
 	if h.Vacant || h.Node == "" {
 		return fmt.Sprintf("%s  %s: vacant (hint)", at, name)
 	}
 	era, round := protocol.TokenBallot(h.Token)
 	line := fmt.Sprintf("%s  %s: held by %s, token %d (era %d, round %d), %s left (hint)",
-		at, name, h.Node, h.Token, era, round, time.Duration(h.RemainingMS)*time.Millisecond)
+		at, name, agent.QuoteName(h.Node), h.Token, era, round, time.Duration(h.RemainingMS)*time.Millisecond)
 	if h.Value != "" {
 		line += fmt.Sprintf(", value %q", h.Value)
 	}
