@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tenure-dev/tenure/node"
+	"github.com/tenure-dev/tenure/protocol"
 )
 
 // Agent serves one node over HTTP and keeps the books of the leases its
@@ -150,7 +151,11 @@ func (a *Agent) membership() Members {
 	out.Self = a.n.Name()
 	for _, m := range a.n.Members() {
 		seen[m.Name] = true
-		out.Members = append(out.Members, Member{Name: m.Name, Addr: m.Addr, Voter: voters[m.Name], Alive: true})
+		mm := Member{Name: m.Name, Addr: m.Addr, Voter: voters[m.Name], Alive: true, Mismatch: m.Mismatch}
+		if m.Mismatch {
+			mm.Cluster, mm.Voters = m.Cluster, m.VoterList
+		}
+		out.Members = append(out.Members, mm)
 		if voters[m.Name] {
 			out.Quorum.Alive++
 		}
@@ -163,6 +168,13 @@ func (a *Agent) membership() Members {
 	sort.Slice(out.Members, func(i, j int) bool { return out.Members[i].Name < out.Members[j].Name })
 	out.Quorum.Voters = len(a.cfg.Voters)
 	out.Quorum.Majority = out.Quorum.Alive > len(a.cfg.Voters)/2
+	s := a.n.Stats()
+	out.Node = NodeState{
+		Cluster: a.n.ClusterID(), Voters: protocol.VoterList(a.cfg.Voters),
+		Quarantined: s.Quarantined, QuarantineLeftMS: s.QuarantineLeft.Milliseconds(),
+		Verifying: s.Verifying, StaleStart: s.StaleStart,
+		MismatchedMembers: s.MismatchedMembers, DuplicateNames: s.DuplicateNames,
+	}
 	return out
 }
 

@@ -187,6 +187,13 @@ type Member struct {
 	// Alive reports whether gossip currently knows the node as alive (a
 	// hint: gossip decides no quorum, R1).
 	Alive bool `json:"alive"`
+	// Mismatch reports that the member runs another cluster ID or voter
+	// list (R17): each side refuses the other's datagrams. Cluster and
+	// Voters say what it runs (Voters empty if it did not fit in its
+	// gossip metadata).
+	Mismatch bool   `json:"mismatch,omitempty"`
+	Cluster  string `json:"cluster,omitempty"`
+	Voters   string `json:"voters,omitempty"`
 }
 
 // Quorum summarises the voters as gossip sees them.
@@ -208,6 +215,29 @@ type Members struct {
 	Members []Member `json:"members"`
 	// Quorum is the voter quorum state.
 	Quorum Quorum `json:"quorum"`
+	// Node is this agent's own node: its configuration and start.
+	Node NodeState `json:"node"`
+}
+
+// NodeState is what a node says about its own configuration and start.
+type NodeState struct {
+	// Cluster is the cluster ID and Voters the sorted voter list this node
+	// runs (R17).
+	Cluster string `json:"cluster"`
+	Voters  string `json:"voters"`
+	// Quarantined reports that this voter answers no Prepare, Propose or
+	// Release yet (R9, R18); QuarantineLeftMS is how long it has to go.
+	Quarantined      bool  `json:"quarantined"`
+	QuarantineLeftMS int64 `json:"quarantine_left_ms,omitempty"`
+	// Verifying reports that its start waits for the other voters to
+	// confirm it is not a stale copy of its data dir; StaleStart that it
+	// was found stale (or not confirmed) and became a crashed start (R18).
+	Verifying  bool `json:"verifying,omitempty"`
+	StaleStart bool `json:"stale_start,omitempty"`
+	// MismatchedMembers counts members of another cluster identity and
+	// DuplicateNames the conflicts over a node name seen in gossip.
+	MismatchedMembers int    `json:"mismatched_members,omitempty"`
+	DuplicateNames    uint64 `json:"duplicate_names,omitempty"`
 }
 
 // Leases is the body of GET /v1/leases.

@@ -357,6 +357,9 @@ func TestMembersAndMetrics(t *testing.T) {
 		m.Quorum != (Quorum{Voters: 1, Alive: 1, Majority: true}) {
 		t.Fatalf("members: %d %s", code, b)
 	}
+	if m.Node.Cluster != "tenure" || m.Node.Voters != "a" || m.Node.Verifying || m.Node.MismatchedMembers != 0 {
+		t.Fatalf("members: node state %+v", m.Node)
+	}
 	_, b = f.do("GET", "/metrics", "")
 	for _, name := range []string{
 		"tenure_leases_held 1", "tenure_agent_leases{mode=\"keepalive\"} 1", "tenure_acquisitions_total",
@@ -366,6 +369,7 @@ func TestMembersAndMetrics(t *testing.T) {
 		`tenure_messages_sent_total{type="prepare"}`, `tenure_messages_received_total{type="accepted"}`,
 		`tenure_rounds_total{kind="acquire"} 1`, `tenure_rounds_lost_total{cause="contended"} 0`,
 		"tenure_quarantined 0", "tenure_quarantine_remaining_seconds 0",
+		"tenure_members_mismatched 0", "tenure_duplicate_names_total 0", "tenure_start_verifying 0", "tenure_start_stale 0",
 	} {
 		if !strings.Contains(string(b), name) {
 			t.Errorf("/metrics lacks %q", name)

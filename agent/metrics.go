@@ -115,6 +115,10 @@ var (
 	descRoundLost = prometheus.NewDesc("tenure_rounds_lost_total", "Acquire rounds that failed, by cause: contended (a competing ballot, or no majority in time) or blocked (voters reported a live lease).", []string{"cause"}, nil)
 	descQuar      = prometheus.NewDesc("tenure_quarantined", "1 while this voter sits out the quarantine of a crashed start (R9), else 0.", nil, nil)
 	descQuarLeft  = prometheus.NewDesc("tenure_quarantine_remaining_seconds", "How long this voter's quarantine has to go.", nil, nil)
+	descMismatch  = prometheus.NewDesc("tenure_members_mismatched", "Members gossip knows whose cluster ID or voter list differs from this node's (R17); anything but 0 is a misconfiguration.", nil, nil)
+	descDupNames  = prometheus.NewDesc("tenure_duplicate_names_total", "Conflicts over a node name seen in gossip: another live process claiming this node's name, or two claiming another member's (R18).", nil, nil)
+	descVerifying = prometheus.NewDesc("tenure_start_verifying", "1 while this voter's start waits for the other voters to confirm it is not a stale copy of its data dir (R18), else 0.", nil, nil)
+	descStale     = prometheus.NewDesc("tenure_start_stale", "1 if this start was found stale (a restored, copied or wiped data dir) or could not be verified, and became a crashed start (R18), else 0.", nil, nil)
 	descAgentHeld = prometheus.NewDesc("tenure_agent_leases", "Tenures held through this agent's HTTP API, by mode (keepalive, hold).", []string{"mode"}, nil)
 )
 
@@ -122,7 +126,8 @@ var (
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descHeld, descPending, descMembers, descVoters, descVotersUp, descMajority, descEra,
 		descPktSent, descPktRecv, descBytesSent, descBytesRecv, descDropped, descAgentHeld,
-		descMsgSent, descMsgRecv, descRounds, descRoundLost, descQuar, descQuarLeft} {
+		descMsgSent, descMsgRecv, descRounds, descRoundLost, descQuar, descQuarLeft,
+		descMismatch, descDupNames, descVerifying, descStale} {
 		ch <- d
 	}
 }
@@ -174,6 +179,10 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(descQuar, quarantined)
 	gauge(descQuarLeft, s.QuarantineLeft.Seconds())
+	gauge(descMismatch, float64(s.MismatchedMembers))
+	counter(descDupNames, s.DuplicateNames)
+	gauge(descVerifying, b2f(s.Verifying))
+	gauge(descStale, b2f(s.StaleStart))
 	var keep, hold int
 	for _, g := range c.a.grants(time.Now()) {
 		if g.Mode == "hold" {
@@ -184,4 +193,12 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(descAgentHeld, float64(keep), "keepalive")
 	gauge(descAgentHeld, float64(hold), "hold")
+}
+
+// b2f is 1 for true, 0 for false: the value of a boolean gauge.
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -26,11 +26,12 @@ Exit status: 0, or 1 if the agent could not be reached.`
 
 // statusReport is what --json prints.
 type statusReport struct {
-	Agent   string         `json:"agent"`
-	Self    string         `json:"self"`
-	Members []agent.Member `json:"members"`
-	Quorum  agent.Quorum   `json:"quorum"`
-	Leases  []agent.Grant  `json:"leases"`
+	Agent   string          `json:"agent"`
+	Self    string          `json:"self"`
+	Members []agent.Member  `json:"members"`
+	Quorum  agent.Quorum    `json:"quorum"`
+	Node    agent.NodeState `json:"node"`
+	Leases  []agent.Grant   `json:"leases"`
 }
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
@@ -63,7 +64,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tenure status: %s: %v\n", url, err)
 		return 1
 	}
-	r := statusReport{Agent: url, Self: m.Self, Members: m.Members, Quorum: m.Quorum, Leases: ls.Leases}
+	r := statusReport{Agent: url, Self: m.Self, Members: m.Members, Quorum: m.Quorum, Node: m.Node, Leases: ls.Leases}
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -89,15 +90,24 @@ func yesNo(b bool) string {
 // quoted with it escaped, so that no name can display as another.
 func printStatus(w io.Writer, r statusReport) {
 	fmt.Fprintf(w, "agent %s (node %s)\n", r.Agent, agent.QuoteName(r.Self))
-	fmt.Fprintf(w, "voters: %d of %d alive, majority %s\n\n", r.Quorum.Alive, r.Quorum.Voters, yesNo(r.Quorum.Majority))
+	fmt.Fprintf(w, "voters: %d of %d alive, majority %s\n", r.Quorum.Alive, r.Quorum.Voters, yesNo(r.Quorum.Majority))
+	printNodeState(w, r.Node)
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MEMBER\tADDRESS\tVOTER\tALIVE")
+	fmt.Fprintln(tw, "MEMBER\tADDRESS\tVOTER\tALIVE\tCONFIG")
 	for _, m := range r.Members {
 		addr := m.Addr
 		if addr == "" {
 			addr = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", agent.QuoteName(m.Name), addr, yesNo(m.Voter), yesNo(m.Alive))
+		config := "same"
+		switch {
+		case m.Mismatch:
+			config = fmt.Sprintf("MISMATCH: cluster %s voters %s", agent.QuoteName(m.Cluster), orUnknown(m.Voters))
+		case !m.Alive:
+			config = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", agent.QuoteName(m.Name), addr, yesNo(m.Voter), yesNo(m.Alive), config)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -110,4 +120,33 @@ func printStatus(w io.Writer, r statusReport) {
 		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%v\n", agent.QuoteName(g.Name), g.TokenStr, time.Duration(g.TTL), g.Mode, time.Duration(g.DeadlineMS)*time.Millisecond)
 	}
 	tw.Flush()
+}
+
+// printNodeState prints this node's configuration and start: its cluster
+// identity (R17), and a quarantine, a start verification or a stale start
+// (R9, R18) while they last.
+func printNodeState(w io.Writer, s agent.NodeState) {
+	fmt.Fprintf(w, "cluster: %s, voters %s\n", agent.QuoteName(s.Cluster), s.Voters)
+	switch {
+	case s.Verifying:
+		fmt.Fprintln(w, "start: waiting for the other voters to confirm this data dir is not a stale copy (R18)")
+	case s.Quarantined && s.StaleStart:
+		fmt.Fprintf(w, "start: STALE data dir (restored, copied or wiped): quarantined for %v more\n", time.Duration(s.QuarantineLeftMS)*time.Millisecond)
+	case s.Quarantined:
+		fmt.Fprintf(w, "start: quarantined for %v more (this voter may have forgotten promises)\n", time.Duration(s.QuarantineLeftMS)*time.Millisecond)
+	}
+	if s.MismatchedMembers > 0 {
+		fmt.Fprintf(w, "WARNING: %d member(s) run another cluster ID or voter list: each side refuses the other (R17)\n", s.MismatchedMembers)
+	}
+	if s.DuplicateNames > 0 {
+		fmt.Fprintf(w, "WARNING: %d conflict(s) over a node name seen in gossip (R18)\n", s.DuplicateNames)
+	}
+}
+
+// orUnknown is s, or "unknown" when s is empty.
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }
