@@ -13,6 +13,7 @@
 //	GET    /v1/leases                   the leases held through this agent
 //	GET    /v1/members                  gossip members and the voter quorum
 //	GET    /healthz                     liveness (no token needed)
+//	GET    /readyz                      readiness: 200 when a majority of voters answers and this node is out of quarantine, else 503 with the reason
 //	GET    /metrics                     Prometheus text format
 //
 // # What a client must do

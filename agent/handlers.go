@@ -105,6 +105,10 @@ func (a *Agent) handleAcquire(w http.ResponseWriter, r *http.Request) {
 	case a.errClosing(err):
 		writeError(w, http.StatusServiceUnavailable, "agent is shutting down")
 		return
+	case errors.Is(err, node.ErrUnavailable):
+		outcome = "unavailable"
+		a.refuseUnavailable(w, err)
+		return
 	case errors.Is(err, node.ErrHeld), errors.Is(err, context.DeadlineExceeded):
 		outcome = "held"
 		a.refuseHeld(w, r, name, err)
@@ -168,12 +172,41 @@ func (a *Agent) refuseHeld(w http.ResponseWriter, r *http.Request, name string, 
 	ctx, cancel := context.WithTimeout(r.Context(), holderTimeout)
 	defer cancel()
 	resp := ErrorResponse{Error: "held"}
-	if h, err := a.n.Holder(ctx, name); err == nil {
+	h, err := a.n.Holder(ctx, name)
+	switch {
+	case err == nil:
 		resp.Holder = hint(name, h)
-	} else if errors.Is(cause, context.DeadlineExceeded) {
+	case errors.Is(cause, context.DeadlineExceeded) && errors.Is(err, node.ErrUnavailable):
+		// The wait ran out, and the voters do not answer now either.
+		a.refuseUnavailable(w, err)
+		return
+	case errors.Is(cause, context.DeadlineExceeded):
 		resp.Error = "wait ran out without a grant: " + err.Error()
 	}
 	writeJSON(w, http.StatusConflict, resp)
+}
+
+// refuseUnavailable answers 503 for a request the cluster could not serve
+// because too few voters answered: the error says why, with the counts
+// ("no quorum: 1 of 3 voters answered", "quarantined for 12.3s more (...)"),
+// and the refusal is counted by reason. It is never a 409: nothing is
+// known about a holder.
+func (a *Agent) refuseUnavailable(w http.ResponseWriter, err error) {
+	reason, msg := unavailableReason(err)
+	a.metrics.unavailable.WithLabelValues(reason).Inc()
+	w.Header().Set("Retry-After", "1")
+	writeError(w, http.StatusServiceUnavailable, msg)
+}
+
+// unavailableReason is the metric label and the message of an error that
+// matches node.ErrUnavailable: the node's reason, and its message without
+// the wrapping of a ctx error.
+func unavailableReason(err error) (reason, msg string) {
+	var u *node.UnavailableError
+	if errors.As(err, &u) {
+		return u.Reason, u.Error()
+	}
+	return node.ReasonNoQuorum, err.Error()
 }
 
 func hint(name string, h node.Holder) *HolderHint {
@@ -308,6 +341,8 @@ func (a *Agent) handleHolder(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, hint(name, h))
 	case errors.Is(err, node.ErrNoHolder):
 		writeError(w, http.StatusNotFound, "no holder (a hint: a majority of voters know of no live tenure)")
+	case errors.Is(err, node.ErrUnavailable):
+		a.refuseUnavailable(w, err)
 	case errors.Is(err, node.ErrNoQuorum), errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusServiceUnavailable, "no majority of voters answered")
 	case errors.Is(err, node.ErrClosed):
@@ -335,4 +370,78 @@ func (a *Agent) handleHealth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "node": a.n.Name()})
+}
+
+// readyTimeout bounds the voters probe of GET /readyz.
+const readyTimeout = 2 * time.Second
+
+// Readiness is the answer of GET /readyz.
+type Readiness struct {
+	// Status is "ready", "unavailable" or "closing".
+	Status string `json:"status"`
+	// Error says why the agent is not ready ("no quorum: 1 of 3 voters
+	// answered", "quarantined for 12.3s more (...)"); empty when ready.
+	Error string `json:"error,omitempty"`
+	// Node is this agent's node name.
+	Node string `json:"node"`
+	// Answered is how many voters answered the probe, this node included;
+	// Voters lists each with its reachability.
+	Answered int          `json:"answered"`
+	Voters   []VoterReach `json:"voters"`
+	// Quarantined is true while this voter sits out its quarantine or
+	// waits for its start to be confirmed (R9, R18); QuarantineLeftMS is
+	// how long it has to go.
+	Quarantined      bool  `json:"quarantined"`
+	QuarantineLeftMS int64 `json:"quarantine_left_ms"`
+}
+
+// VoterReach is one voter in Readiness.
+type VoterReach struct {
+	// Name is the voter's name; Self is true for this agent's node.
+	Name string `json:"name"`
+	Self bool   `json:"self,omitempty"`
+	// Answered is true if it answered the probe (a voter that answers
+	// after a majority did may show false).
+	Answered bool `json:"answered"`
+	// LastAnswerMS is how long ago it last answered any request of this
+	// node, in milliseconds; -1 if never (and for this node).
+	LastAnswerMS int64 `json:"last_answer_ms"`
+}
+
+// handleReady serves GET /readyz: 200 when a majority of voters answers a
+// probe and this node is not in quarantine, else 503 with the reason.
+// Unlike /healthz (the process serves), it says whether leases can be had.
+func (a *Agent) handleReady(w http.ResponseWriter, r *http.Request) {
+	resp := Readiness{Status: "ready", Node: a.n.Name(), Voters: []VoterReach{}}
+	if a.isClosed() {
+		resp.Status, resp.Error = "closing", "agent is shutting down"
+		writeJSON(w, http.StatusServiceUnavailable, resp)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	rd, err := a.n.Ready(ctx)
+	resp.Answered, resp.Quarantined, resp.QuarantineLeftMS = rd.Answered, rd.Quarantined, rd.QuarantineLeft.Milliseconds()
+	for _, v := range rd.Voters {
+		last := int64(-1)
+		if v.LastAnswer >= 0 {
+			last = v.LastAnswer.Milliseconds()
+		}
+		resp.Voters = append(resp.Voters, VoterReach{Name: v.Name, Self: v.Self, Answered: v.Answered, LastAnswerMS: last})
+	}
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, resp)
+		return
+	case errors.Is(err, node.ErrUnavailable):
+		_, resp.Error = unavailableReason(err)
+	case errors.Is(err, node.ErrClosed):
+		resp.Status, resp.Error = "closing", "agent is shutting down"
+		writeJSON(w, http.StatusServiceUnavailable, resp)
+		return
+	default:
+		resp.Error = err.Error()
+	}
+	resp.Status = "unavailable"
+	writeJSON(w, http.StatusServiceUnavailable, resp)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tenure-dev/tenure/node"
 	"github.com/tenure-dev/tenure/protocol"
 )
 
@@ -19,6 +20,7 @@ type metrics struct {
 	keepalives   *prometheus.CounterVec
 	requests     *prometheus.CounterVec
 	refused      *prometheus.CounterVec
+	unavailable  *prometheus.CounterVec
 	observers    prometheus.Gauge
 }
 
@@ -26,7 +28,7 @@ func newMetrics(a *Agent) (*metrics, error) {
 	m := &metrics{
 		acquisitions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tenure_acquisitions_total",
-			Help: "Acquire requests through the HTTP API, by outcome: granted, held (another holder; includes a wait that ran out), contended (lost to competing proposers or no majority), canceled (client went away), error.",
+			Help: "Acquire requests through the HTTP API, by outcome: granted, held (another holder; includes a wait that ran out while a majority answered), contended (lost to competing proposers while a majority answered), unavailable (503: too few voters answered; see tenure_unavailable_total), canceled (client went away), error.",
 		}, []string{"outcome"}),
 		acquireTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "tenure_acquire_duration_seconds",
@@ -53,6 +55,10 @@ func newMetrics(a *Agent) (*metrics, error) {
 			Name: "tenure_http_refused_total",
 			Help: "HTTP requests and connections refused before any handler, by reason: host (421, a Host other than localhost or an IP without a bearer token), origin (403, an Origin header without a bearer token), content_type (415, a body not declared application/json without a bearer token), unauthorized (401), read_timeout (408, a body not received within the read timeout), connections (503, over --http-max-conns), watches (503, over --http-max-watches), holds (503, over --http-max-holds).",
 		}, []string{"reason"}),
+		unavailable: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tenure_unavailable_total",
+			Help: "Requests answered 503 because too few voters answered (acquires and holder lookups; not /readyz probes), by reason: no_quorum (fewer than a majority of voters answered), quarantined (and this voter sits out its quarantine, R9), config_mismatch (and members of another cluster ID or voter list are refused, R17).",
+		}, []string{"reason"}),
 		observers: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tenure_watch_observers",
 			Help: "Lease names being watched: one shared observer (one poll of the voters a second) per name, however many watch streams it has.",
@@ -66,13 +72,13 @@ func newMetrics(a *Agent) (*metrics, error) {
 		gaugeFunc("tenure_hold_streams", "Hold-mode acquires being served (waiting for the lease or streaming).", a.holds.Load),
 		gaugeFunc("tenure_hold_streams_max", "The cap on hold-mode acquires (--http-max-holds).", func() int64 { return int64(a.cfg.MaxHolds) }),
 	}
-	for _, c := range append([]prometheus.Collector{m.acquisitions, m.acquireTime, m.releases, m.losses, m.keepalives, m.requests, m.refused, m.observers, &statsCollector{a: a}}, gauges...) {
+	for _, c := range append([]prometheus.Collector{m.acquisitions, m.acquireTime, m.releases, m.losses, m.keepalives, m.requests, m.refused, m.unavailable, m.observers, &statsCollector{a: a}}, gauges...) {
 		if err := a.cfg.Registry.Register(c); err != nil {
 			return nil, fmt.Errorf("%w: Registry: %w", ErrConfig, err)
 		}
 	}
 	// Series that exist from the start read 0 instead of being absent.
-	for _, o := range []string{"granted", "held", "contended", "canceled", "error"} {
+	for _, o := range []string{"granted", "held", "contended", "unavailable", "canceled", "error"} {
 		m.acquisitions.WithLabelValues(o)
 	}
 	for _, r := range []string{reasonClient, reasonKeepalive, reasonHangup, reasonShutdown} {
@@ -80,6 +86,9 @@ func newMetrics(a *Agent) (*metrics, error) {
 	}
 	for _, r := range []string{"lost", "closed"} {
 		m.losses.WithLabelValues(r)
+	}
+	for _, r := range []string{node.ReasonNoQuorum, node.ReasonQuarantined, node.ReasonConfigMismatch} {
+		m.unavailable.WithLabelValues(r)
 	}
 	for _, r := range []string{refusedHost, refusedOrigin, refusedContentType, refusedAuth, refusedReadTimeout, refusedConns, refusedWatches, refusedHolds} {
 		m.refused.WithLabelValues(r)

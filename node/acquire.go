@@ -41,15 +41,19 @@ type nameState struct {
 // notice brings it within a few round trips) or to expire. Other callers of
 // this node asking for the same name are served one after another. If ctx
 // ends first, the request is withdrawn and ctx.Err() returned; a tenure
-// granted in that instant is released at once, never leaked.
+// granted in that instant is released at once, never leaked. If fewer than
+// a majority of voters answered while it waited, the ctx error wraps an
+// *UnavailableError saying so (errors.Is finds both).
 func (n *Node) Acquire(ctx context.Context, name string, opts ...AcquireOption) (*Lease, error) {
 	return n.acquire(ctx, name, true, opts)
 }
 
 // TryAcquire makes one round for the lease name (a few tries against
 // competing proposers). It fails with ErrHeld, naming the holder, if
-// another node or another caller of this node holds it, and with
-// ErrContended if it could not win a majority.
+// another node or another caller of this node holds it, with ErrContended
+// if it lost to competing proposers, and with an *UnavailableError
+// (ErrNoQuorum, ErrUnavailable) if fewer than a majority of voters
+// answered.
 func (n *Node) TryAcquire(ctx context.Context, name string, opts ...AcquireOption) (*Lease, error) {
 	return n.acquire(ctx, name, false, opts)
 }
@@ -62,12 +66,13 @@ func (n *Node) acquire(ctx context.Context, name string, wait bool, opts []Acqui
 	for _, o := range opts {
 		o(&req.opts)
 	}
+	since := n.now()
 	if err := n.do(ctx, func() { n.submit(req) }); err != nil {
 		return nil, err
 	}
 	select {
 	case r := <-req.res:
-		return r.lease, r.err
+		return r.lease, n.asUnavailable(r.err, since)
 	case <-ctx.Done():
 	}
 	// Withdraw. Once the owner has run this, the request either is gone
@@ -82,7 +87,7 @@ func (n *Node) acquire(ctx context.Context, name string, wait bool, opts []Acqui
 		default:
 		}
 	}
-	return nil, ctx.Err()
+	return nil, n.asUnavailable(ctx.Err(), since)
 }
 
 // submit queues req behind any local user of the name and starts it if the

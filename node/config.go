@@ -53,8 +53,15 @@ type Config struct {
 	// Node.Addr). Ignored when Transport is set.
 	BindPort int
 	// Join lists "host:port" addresses of existing members. Empty starts a
-	// new cluster. New fails if none of them can be reached.
+	// new cluster. New fails if none of them can be reached within
+	// JoinTimeout.
 	Join []string
+	// JoinTimeout is how long New keeps trying Join, with backoff (0.2 s
+	// doubling to 2 s), while none of the addresses answers: members may
+	// start in any order. Zero tries once. A New that fails leaves the data
+	// dir as it found it (but for the boot counter, which only rises): the
+	// node answered nothing, so it promised nothing. Negative is invalid.
+	JoinTimeout time.Duration
 	// Voters names the acceptor nodes: a fixed list, identical on every node
 	// (R1). A lease is granted by a strict majority of it, whatever gossip
 	// says about who is alive. Odd sizes are recommended: 3 tolerates one
@@ -193,6 +200,9 @@ func (c *Config) validate() (protocol.Config, error) {
 	}
 	if c.MaxDrift < 0 {
 		return protocol.Config{}, fmt.Errorf("%w: MaxDrift %v is negative", ErrConfig, c.MaxDrift)
+	}
+	if c.JoinTimeout < 0 {
+		return protocol.Config{}, fmt.Errorf("%w: JoinTimeout %v is negative", ErrConfig, c.JoinTimeout)
 	}
 	if err := checkClusterID(c.ClusterID); err != nil {
 		return protocol.Config{}, err

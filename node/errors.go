@@ -11,17 +11,29 @@ var (
 	// ErrHeld means another node, or another caller on this node, holds the
 	// lease: TryAcquire gave up without a tenure.
 	ErrHeld = errors.New("node: lease held by another holder")
-	// ErrContended means TryAcquire lost its rounds to competing proposers,
-	// or could not reach a majority of voters in time. Trying again later
-	// may succeed.
-	ErrContended = errors.New("node: acquire lost to contention or no majority answered")
+	// ErrContended means TryAcquire lost its rounds to competing proposers
+	// while a majority of voters answered. When too few answered, the
+	// error is an *UnavailableError instead (ErrNoQuorum). Trying again
+	// later may succeed.
+	ErrContended = errors.New("node: acquire lost to contention")
 	// ErrNoHolder means a majority of voters know of no live lease under the
 	// name (Holder).
 	ErrNoHolder = errors.New("node: no holder")
-	// ErrNoQuorum means fewer than a majority of voters answered a Holder
-	// query before it gave up, and none of those that answered knew a
-	// holder.
+	// ErrNoQuorum means fewer than a majority of voters answered: a Holder
+	// query gave up (and none of those that answered knew a holder), or
+	// a TryAcquire failed, or an Acquire's ctx ended, with too few answers.
+	// The error is then an *UnavailableError with the counts ("no quorum:
+	// 1 of 3 voters answered"). It matches ErrUnavailable too.
 	ErrNoQuorum = errors.New("node: no majority of voters answered")
+	// ErrUnavailable matches every *UnavailableError: the cluster could
+	// not serve a request because too few voters answered, whatever the
+	// reason (ErrNoQuorum, ErrQuarantined, a config mismatch).
+	ErrUnavailable = errors.New("node: unavailable")
+	// ErrQuarantined matches an *UnavailableError whose reason is this
+	// node's own quarantine (R9) or start verification (R18): it is a
+	// voter that does not answer as an acceptor yet, and too few others
+	// answered.
+	ErrQuarantined = errors.New("node: quarantined")
 	// ErrLost means a tenure ended because it could not be renewed before
 	// its deadline. The holder must have stopped acting by Deadline().
 	ErrLost = errors.New("node: lease lost")

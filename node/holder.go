@@ -39,6 +39,7 @@ func (n *Node) Holder(ctx context.Context, name string) (Holder, error) {
 		return Holder{}, err
 	}
 	res := make(chan holderResult, 1)
+	since := n.now()
 	err := n.do(ctx, func() {
 		id, err := n.m.Query(n.now(), name)
 		if err != nil {
@@ -52,9 +53,14 @@ func (n *Node) Holder(ctx context.Context, name string) (Holder, error) {
 	}
 	select {
 	case r := <-res:
+		if errors.Is(r.err, ErrNoQuorum) {
+			if u := n.unavailable(since); u != nil {
+				return Holder{}, u
+			}
+		}
 		return r.h, r.err
 	case <-ctx.Done():
-		return Holder{}, ctx.Err()
+		return Holder{}, n.asUnavailable(ctx.Err(), since)
 	}
 }
 

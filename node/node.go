@@ -62,6 +62,8 @@ type Node struct {
 	margins protocol.Config // the validated machine config, read-only
 	ann     *announcer      // gossip of elections (announce.go)
 	slotRnd *lockedRand     // slot orders of AcquireSlot (semaphore.go)
+	answers *answers        // when each voter last answered (avail.go)
+	undo    *dirUndo        // the data dir as New found it (undo.go)
 
 	// Owned by the owner goroutine.
 	m        *protocol.Machine
@@ -110,25 +112,26 @@ func New(cfg Config) (*Node, error) {
 		names:   map[string]*nameState{},
 		queries: map[uint64]chan holderResult{},
 		slotRnd: newSlotRand(cfg.Name),
+		answers: newAnswers(cfg.Voters),
 	}
 	n.ann = newAnnouncer(n)
 	start, nodeID, err := n.recover()
 	if err != nil {
-		n.store.close()
+		n.undoStart()
 		return nil, err
 	}
 	n.start = n.clock.Now()
 	rnd := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	n.m, err = protocol.New(pcfg, start, rnd, 0)
 	if err != nil {
-		n.store.close()
+		n.undoStart()
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	// The first era and bounds must be durable before any message leaves
 	// (R12, R19); the messages leave when the owner goroutine starts.
 	n.initial = n.m.Ready()
 	if err := n.persist(n.initial); err != nil {
-		n.store.close()
+		n.undoStart()
 		return nil, err
 	}
 	n.margins = n.m.Config()
@@ -145,16 +148,14 @@ func New(cfg Config) (*Node, error) {
 	n.guard = newGuard(n.log, cfg.Name, n.meta, n.peers, func() { n.stats.duplicates.Add(1) })
 	n.peers.gone = n.guard.forget
 	if err := n.startMemberlist(); err != nil {
-		n.store.close()
+		n.undoStart()
 		return nil, err
 	}
 	n.timer = n.clock.Timer(time.Hour)
 	n.timer.Stop()
-	if len(cfg.Join) > 0 {
-		if _, err := n.ml.Join(cfg.Join); err != nil {
-			n.abort()
-			return nil, fmt.Errorf("node: join %v: %w", cfg.Join, err)
-		}
+	if err := n.join(); err != nil {
+		n.abort()
+		return nil, err
 	}
 	// R18: memberlist's Join pulled the full member list synchronously; a
 	// live member under this name at another address shows up there.
@@ -163,6 +164,7 @@ func New(cfg Config) (*Node, error) {
 		n.abort()
 		return nil, err
 	}
+	n.undo = nil // from here on the node may answer: the dir is its own
 	go n.run()
 	go n.reannounce()
 	return n, nil
@@ -189,15 +191,16 @@ func (n *Node) reannounce() {
 }
 
 // abort undoes a New that fails after memberlist started and before the
-// owner goroutine did: nothing was sent, and the node leaves no trace in
-// gossip but a dead member.
+// owner goroutine did: nothing was sent, the data dir is put back as New
+// found it (undo.go), and the node leaves no trace in gossip but a dead
+// member.
 func (n *Node) abort() {
 	n.stopMu.Lock()
 	n.stopped = true
 	n.stopMu.Unlock()
 	close(n.done)
 	_ = n.ml.Shutdown()
-	n.store.close()
+	n.undoStart()
 }
 
 // recover reads the data dir and decides how the machine starts (R9, R12,
@@ -232,6 +235,9 @@ func (n *Node) recover() (protocol.Start, []byte, error) {
 		return protocol.Start{}, nil, err
 	}
 	n.store = s
+	if n.undo, err = s.snapshot(); err != nil {
+		return protocol.Start{}, nil, err
+	}
 	id, haveID, err := s.readIdentity()
 	if err != nil {
 		return protocol.Start{}, nil, err

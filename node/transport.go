@@ -291,6 +291,7 @@ func (n *Node) receive(b []byte) {
 	}
 	now := n.now()
 	for _, msg := range msgs {
+		n.answers.note(from, msg, now)
 		n.m.Step(now, from, msg)
 	}
 }

@@ -60,8 +60,9 @@ type Summary struct {
 // Sweep runs seeds base.Seed, base.Seed+1, ... (count of them) on workers
 // goroutines (0: GOMAXPROCS), each run deterministic on its own, and stops
 // at the first violating seed. progress, if not nil, is called after each
-// finished run with the number finished.
-func Sweep(base Options, count, workers int, progress func(done int)) (*Summary, error) {
+// finished run with the number finished and the simulated events of those
+// runs, one call at a time.
+func Sweep(base Options, count, workers int, progress func(done int, events uint64)) (*Summary, error) {
 	if err := base.Validate(); err != nil {
 		return nil, err
 	}
@@ -71,6 +72,7 @@ func Sweep(base Options, count, workers int, progress func(done int)) (*Summary,
 	workers = min(workers, max(count, 1))
 	results := make([]*Result, count)
 	var next, done atomic.Int64
+	var events atomic.Uint64
 	var stopAt atomic.Int64 // index of the lowest violating seed so far
 	stopAt.Store(int64(count))
 	var wg sync.WaitGroup
@@ -100,12 +102,12 @@ func Sweep(base Options, count, workers int, progress func(done int)) (*Summary,
 						}
 					}
 				}
-				d := done.Add(1)
+				mu.Lock() // counts and calls in one order
+				d, ev := done.Add(1), events.Add(r.Events)
 				if progress != nil {
-					mu.Lock()
-					progress(int(d))
-					mu.Unlock()
+					progress(int(d), ev)
 				}
+				mu.Unlock()
 			}
 		}()
 	}

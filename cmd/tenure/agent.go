@@ -35,6 +35,7 @@ type agentOpts struct {
 	newCluster, restored bool
 	insecure             bool
 	ttl, maxTTL          time.Duration
+	joinTimeout          time.Duration
 	logFormat, logLevel  string
 	bindHost             string
 	bindPort             int
@@ -93,6 +94,7 @@ func newAgentFlags(o *agentOpts) *cmdFlags {
 	f.StringVar(&o.name, "name", host, "this node's name, unique in the cluster")
 	f.StringVar(&o.bind, "bind", "0.0.0.0:7946", "gossip address `host:port` (UDP and TCP); port 0 picks a free one")
 	f.Var(&o.join, "join", "`host:port` of a member to join (repeatable or comma-separated)")
+	f.DurationVar(&o.joinTimeout, "join-timeout", 30*time.Second, "keep trying --join, with backoff, this long while no member answers; 0 tries once")
 	f.Var(&o.voters, "voters", "the voter node names, comma-separated, identical on every node (required)")
 	f.StringVar(&o.dataDir, "data-dir", "", "`dir` for the durable era floor and clean-shutdown state")
 	f.StringVar(&o.cluster, "cluster", node.DefaultClusterID, "cluster `ID`, the same on every node; binds the data dir at its first start")
@@ -284,7 +286,7 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	n, err := node.New(node.Config{
 		Name: o.name, BindAddr: o.bindHost, BindPort: o.bindPort, Join: o.join, Voters: o.voters,
 		DataDir: o.dataDir, SecretKey: o.key, DefaultTTL: o.ttl, MaxTTL: o.maxTTL, Logger: log,
-		ClusterID: o.cluster, NewCluster: o.newCluster, Restored: o.restored,
+		ClusterID: o.cluster, NewCluster: o.newCluster, Restored: o.restored, JoinTimeout: o.joinTimeout,
 	})
 	if err != nil {
 		if errors.Is(err, node.ErrConfig) {

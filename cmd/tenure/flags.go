@@ -12,13 +12,16 @@ import (
 // cmdFlags is a subcommand's flag set with the conventions every tenure
 // command shares: --help prints every flag with its environment variable
 // to stdout and exits 0; each flag not given on the command line is read
-// from TENURE_<FLAG> (upper case, dashes as underscores); a bad flag or
-// variable exits 2 with a message naming it.
+// from TENURE_<FLAG> (upper case, dashes as underscores; hidden flags
+// excepted); a bad flag or variable exits 2 to stderr with a message
+// naming it.
 type cmdFlags struct {
 	*flag.FlagSet
-	name     string // the subcommand
-	synopsis string // "tenure lock [flags] NAME -- CMD [ARGS...]"
-	about    string // paragraphs after the synopsis
+	name     string          // the subcommand
+	synopsis string          // "tenure lock [flags] NAME -- CMD [ARGS...]"
+	about    string          // paragraphs after the synopsis
+	hidden   map[string]bool // flags left out of --help and completion
+	words    []string        // what the first argument may be, for completion (nil: files)
 }
 
 // newCmdFlags starts the flag set of subcommand name.
@@ -26,8 +29,26 @@ func newCmdFlags(name, synopsis, about string) *cmdFlags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // parse reports errors itself
 	fs.Usage = func() {}
-	return &cmdFlags{FlagSet: fs, name: name, synopsis: synopsis, about: about}
+	return &cmdFlags{FlagSet: fs, name: name, synopsis: synopsis, about: about, hidden: map[string]bool{}}
 }
+
+// hide leaves flag name out of --help and shell completion (an internal
+// or test-only flag); it still parses.
+func (f *cmdFlags) hide(name string) { f.hidden[name] = true }
+
+// visible calls fn for each flag --help shows, in name order.
+func (f *cmdFlags) visible(fn func(*flag.Flag)) {
+	f.VisitAll(func(fl *flag.Flag) {
+		if !f.hidden[fl.Name] {
+			fn(fl)
+		}
+	})
+}
+
+// probing, while set, makes parse hand the flag set to it and stop the
+// command (exit 0) before it does anything: shell completion reads every
+// command's flags this way, from the very tables the commands parse with.
+var probing func(*cmdFlags)
 
 // envName is the environment variable of flag name.
 func envName(name string) string {
@@ -38,6 +59,10 @@ func envName(name string) string {
 // not set. ok is false when the command must exit with code: 0 after
 // --help, 2 after a bad flag or variable.
 func (f *cmdFlags) parse(args []string, stdout, stderr io.Writer) (code int, ok bool) {
+	if probing != nil {
+		probing(f)
+		return exitOK, false
+	}
 	if err := f.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			f.usage(stdout)
@@ -49,7 +74,7 @@ func (f *cmdFlags) parse(args []string, stdout, stderr io.Writer) (code int, ok 
 	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	var bad error
 	f.VisitAll(func(fl *flag.Flag) {
-		if set[fl.Name] || bad != nil {
+		if set[fl.Name] || bad != nil || f.hidden[fl.Name] {
 			return
 		}
 		if v, found := os.LookupEnv(envName(fl.Name)); found {
@@ -61,20 +86,27 @@ func (f *cmdFlags) parse(args []string, stdout, stderr io.Writer) (code int, ok 
 	if bad != nil {
 		return f.fail(stderr, "%v", bad), false
 	}
-	return 0, true
+	return exitOK, true
 }
 
 // fail prints a usage error naming the problem and returns 2.
 func (f *cmdFlags) fail(stderr io.Writer, format string, args ...any) int {
 	fmt.Fprintf(stderr, "tenure %s: %s\nRun 'tenure %s --help' for usage.\n", f.name, fmt.Sprintf(format, args...), f.name)
-	return 2
+	return exitUsage
 }
 
 // usage prints the synopsis, the description and every flag with its
 // default and environment variable.
 func (f *cmdFlags) usage(w io.Writer) {
-	fmt.Fprintf(w, "Usage: %s\n\n%s\n\nFlags (each also read from the environment variable shown; the command line wins):\n", f.synopsis, strings.TrimSpace(f.about))
-	f.VisitAll(func(fl *flag.Flag) {
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n\n", f.synopsis, strings.TrimSpace(f.about))
+	n := 0
+	f.visible(func(*flag.Flag) { n++ })
+	if n == 0 {
+		fmt.Fprintln(w, "Flags: only -h, --help (this text, exit 0).")
+		return
+	}
+	fmt.Fprintln(w, "Flags (each also read from the environment variable shown; the command line wins):")
+	f.visible(func(fl *flag.Flag) {
 		kind, usage := flag.UnquoteUsage(fl)
 		if kind == "value" {
 			kind = "list"
@@ -90,6 +122,7 @@ func (f *cmdFlags) usage(w io.Writer) {
 		}
 		fmt.Fprintf(w, "        %s%s [$%s]\n", usage, def, envName(fl.Name))
 	})
+	fmt.Fprintln(w, "  -h, --help\n        print this text to stdout and exit 0")
 }
 
 // stringList is a repeatable flag whose values may also be

@@ -47,25 +47,89 @@ func TestJoinList(t *testing.T) {
 	}
 }
 
-// TestHelpAndUsageErrors runs every command of this file set with --help
-// (exit 0, every flag and its variable on stdout) and with a bad flag
-// (exit 2, a message naming it).
+// TestHelpAndUsageErrors runs every registered command with --help, -h
+// and 'tenure help CMD' (exit 0, the one usage layout on stdout, nothing
+// on stderr: "Usage: tenure CMD", a paragraph, each visible flag with its
+// TENURE_ variable) and with a bad flag (exit 2, a message naming it and
+// the way to the help on stderr, nothing on stdout).
 func TestHelpAndUsageErrors(t *testing.T) {
-	for _, cmd := range []string{"agent", "lock", "status", "demo", "watch"} {
+	specs := completionSpecs()
+	if len(commands) < 10 {
+		t.Fatalf("only %d commands registered", len(commands))
+	}
+	for _, s := range specs {
+		cmd := s.name
+		if cmd == "help" {
+			continue
+		}
+		for _, args := range [][]string{{cmd, "--help"}, {cmd, "-h"}, {"help", cmd}} {
+			var out, errb bytes.Buffer
+			if code := runMain(args, &out, &errb); code != 0 || errb.Len() != 0 {
+				t.Fatalf("%q: exit %d, stderr %q; want 0 and nothing", args, code, errb.String())
+			}
+			text := out.String()
+			if strings.Count(text, "Usage: ") != 1 || !strings.HasPrefix(text, "Usage: tenure "+cmd) {
+				t.Fatalf("%q: want one usage starting \"Usage: tenure %s\", got:\n%s", args, cmd, text)
+			}
+			paras := strings.Split(text, "\n\n")
+			if len(paras) < 3 || len(strings.TrimSpace(paras[1])) < 40 {
+				t.Fatalf("%q: want the synopsis, a paragraph and the flags, got:\n%s", args, text)
+			}
+			for _, f := range s.flags {
+				if !strings.Contains(text, "\n  --"+f.name) || !strings.Contains(text, "[$"+envName(f.name)+"]") {
+					t.Fatalf("%q: flag --%s or $%s missing from:\n%s", args, f.name, envName(f.name), text)
+				}
+			}
+			if !strings.Contains(text, "-h, --help") {
+				t.Fatalf("%q: --help itself not listed", args)
+			}
+		}
 		var out, errb bytes.Buffer
-		if code := runMain([]string{cmd, "--help"}, &out, &errb); code != 0 {
-			t.Fatalf("%s --help: exit %d", cmd, code)
+		if code := runMain([]string{cmd, "--no-such-flag"}, &out, &errb); code != 2 || out.Len() != 0 ||
+			!strings.Contains(errb.String(), "no-such-flag") || !strings.Contains(errb.String(), "'tenure "+cmd+" --help'") {
+			t.Fatalf("%s --no-such-flag: exit %d, stdout %q, stderr %q; want 2 and a message on stderr", cmd, code, out.String(), errb.String())
 		}
-		if !strings.Contains(out.String(), "Usage: tenure "+cmd) || !strings.Contains(out.String(), "[$TENURE_") {
-			t.Fatalf("%s --help printed %q", cmd, out.String())
+	}
+	// The flag tables are read, not listed by hand: a few known flags.
+	for cmd, flag := range map[string]string{"lock": "slots", "agent": "voters", "sim": "seeds", "status": "json", "fenced-register": "data"} {
+		found := false
+		for _, s := range specs {
+			for _, f := range s.flags {
+				found = found || (s.name == cmd && f.name == flag)
+			}
 		}
+		if !found {
+			t.Errorf("tenure %s --%s not found in the command table", cmd, flag)
+		}
+	}
+	// Hidden flags stay hidden.
+	var out, errb bytes.Buffer
+	runMain([]string{"fenced-register", "--help"}, &out, &errb)
+	if strings.Contains(out.String(), "unsafe-no-fence") {
+		t.Error("fenced-register --help shows the hidden --unsafe-no-fence")
+	}
+}
+
+// TestTopLevelUsage checks tenure alone (usage on stderr, exit 2), tenure
+// --help (stdout, exit 0), an unknown command and an unknown help topic
+// (exit 2).
+func TestTopLevelUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := runMain(nil, &out, &errb); code != 2 || out.Len() != 0 || !strings.HasPrefix(errb.String(), "Usage: tenure COMMAND") {
+		t.Fatalf("tenure: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+	for _, h := range []string{"--help", "-h", "help"} {
 		out.Reset()
-		if code := runMain([]string{"help", cmd}, &out, &errb); code != 0 || !strings.Contains(out.String(), "Usage: tenure "+cmd) {
-			t.Fatalf("tenure help %s: exit %d, %q", cmd, code, out.String())
-		}
 		errb.Reset()
-		if code := runMain([]string{cmd, "--no-such-flag"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "no-such-flag") {
-			t.Fatalf("%s --no-such-flag: exit %d, stderr %q", cmd, code, errb.String())
+		if code := runMain([]string{h}, &out, &errb); code != 0 || errb.Len() != 0 || !strings.Contains(out.String(), "  lock ") {
+			t.Fatalf("tenure %s: exit %d, stdout %q, stderr %q", h, code, out.String(), errb.String())
+		}
+	}
+	for _, args := range [][]string{{"no-such-command"}, {"help", "no-such-command"}} {
+		out.Reset()
+		errb.Reset()
+		if code := runMain(args, &out, &errb); code != 2 || out.Len() != 0 || !strings.Contains(errb.String(), "no-such-command") {
+			t.Fatalf("tenure %q: exit %d, stdout %q, stderr %q", args, code, out.String(), errb.String())
 		}
 	}
 }

@@ -16,32 +16,43 @@ import (
 	"time"
 
 	"github.com/tenure-dev/tenure/agent"
+	"github.com/tenure-dev/tenure/node"
 )
 
 func init() {
 	register("lock", "run a command while holding a lease", runLock)
 }
 
-// Exit statuses of tenure lock besides the command's own (the first two
-// are the defaults of --exit-lost and --exit-not-held).
+// Exit statuses of tenure lock besides the command's own (the defaults of
+// --exit-lost, --exit-not-held and --exit-unavailable).
 const (
-	exitLost    = 3 // the lease was lost while the command ran
-	exitNotHeld = 4 // the lease could not be had within --wait
+	exitLost        = 3 // the lease was lost while the command ran
+	exitNotHeld     = 4 // the lease could not be had within --wait
+	exitUnavailable = 5 // the cluster could not serve: too few voters answered (503)
 )
 
 // Outcomes written to --status-file.
 const (
-	outcomeDone    = "done"     // the command ran to its end under the lease
-	outcomeLost    = "lost"     // the lease was lost; the command was stopped
-	outcomeNotHeld = "not-held" // the lease could not be had within --wait
-	outcomeError   = "error"    // the agent could not be reached, or CMD could not start
+	outcomeDone    = "done"        // the command ran to its end under the lease
+	outcomeLost    = "lost"        // the lease was lost; the command was stopped
+	outcomeNotHeld = "not-held"    // the lease could not be had within --wait
+	outcomeUnavail = "unavailable" // too few voters answered (no quorum, quarantine)
+	outcomeError   = "error"       // the agent could not be reached, or CMD could not start
 )
 
 const lockAbout = `
 Acquires the lease NAME through the agent, runs CMD with TENURE_LEASE and
 TENURE_TOKEN (the fencing token) in its environment, keeps the lease alive
 while CMD runs, and releases it once CMD and every process it started are
-gone.
+gone. CMD is looked up (in PATH) before the lease is asked for: a typo
+costs nobody a tenure. NAME comes before "--"; "tenure lock -- CMD" is
+refused.
+
+Semaphores: with --slots N, NAME is a semaphore of N slots: tenure lock
+takes any free slot (a lease of its own, NAME#i, with its own fencing
+token) and waits, within --wait, for one to free up. TENURE_LEASE names
+the slot. At most N commands run at once under one NAME, like consul
+lock -n N.
 
 What it waits for: CMD runs as the leader of its own process group. On
 Linux tenure lock is a child subreaper, so every process CMD starts stays
@@ -78,12 +89,15 @@ group, ^Z is refused: CMD is continued.
 
 Exit status: CMD's own (128+N if signal N killed it); 3 (--exit-lost) if
 the lease was lost and CMD was stopped; 4 (--exit-not-held) if the lease
-could not be had within --wait; 1 if the agent could not be reached or CMD
-could not start; 2 for bad usage. CMD's own statuses look the same. To
-tell them apart, set --exit-lost and --exit-not-held to codes CMD never
+could not be had within --wait; 5 (--exit-unavailable) if the cluster
+could not serve the request (HTTP 503: too few voters answered, a
+quarantine, the agent shutting down); 1 if the agent could not be reached or CMD
+could not start; 2 for bad usage, a request the agent refused as bad
+(400: a --ttl above the agent's --max-ttl, say) included. CMD's own statuses look the same. To
+tell them apart, set --exit-lost, --exit-not-held and --exit-unavailable to codes CMD never
 uses, or read --status-file: tenure lock writes it (replacing it) as one
 line "OUTCOME CODE", OUTCOME being done (CMD ran to its end under the
-lease and CODE is its status), lost, not-held or error; bad usage writes
+lease and CODE is its status), lost, not-held, unavailable or error; bad usage writes
 nothing. tenure lock's own stderr lines start with "tenure lock: "
 ("tenure lock: LOST", "tenure lock: NOT HELD"), but CMD writes to the same
 stderr: read them as a person, not from a script.`
@@ -96,7 +110,9 @@ type lockOpts struct {
 	quiet               bool
 	exitLost            int
 	exitNotHeld         int
+	exitUnavailable     int
 	statusFile          string
+	slots               int
 }
 
 func newLockFlags(o *lockOpts) *cmdFlags {
@@ -109,7 +125,9 @@ func newLockFlags(o *lockOpts) *cmdFlags {
 	f.BoolVar(&o.quiet, "quiet", false, "print nothing but errors")
 	f.IntVar(&o.exitLost, "exit-lost", exitLost, "exit status when the lease is lost (1-255)")
 	f.IntVar(&o.exitNotHeld, "exit-not-held", exitNotHeld, "exit status when the lease cannot be had within --wait (1-255)")
-	f.StringVar(&o.statusFile, "status-file", "", "`file` to write the outcome to at exit: \"done|lost|not-held|error CODE\"")
+	f.IntVar(&o.exitUnavailable, "exit-unavailable", exitUnavailable, "exit status when the cluster cannot serve: no quorum of voters, a quarantine (1-255)")
+	f.StringVar(&o.statusFile, "status-file", "", "`file` to write the outcome to at exit: \"done|lost|not-held|unavailable|error CODE\"")
+	f.IntVar(&o.slots, "slots", 0, "take any free one of N slots of NAME, a semaphore (like consul lock -n); TENURE_LEASE names the slot, NAME#i")
 	return f
 }
 
@@ -146,10 +164,18 @@ func runLock(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	rest := f.Args()
+	if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+		// The flag parser ate a "--" right before what it left: NAME came
+		// after it, so NAME would be the command's name.
+		return f.fail(stderr, "\"--\" comes after NAME: tenure lock [flags] NAME -- CMD [ARGS...]")
+	}
 	if len(rest) < 1 {
 		return f.fail(stderr, "missing lease NAME")
 	}
 	name, cmdArgs := rest[0], rest[1:]
+	if err := agent.CheckName(name); err != nil {
+		return f.fail(stderr, "lease NAME: %v", err)
+	}
 	if len(cmdArgs) > 0 && cmdArgs[0] == "--" {
 		cmdArgs = cmdArgs[1:]
 	}
@@ -167,8 +193,14 @@ func runLock(args []string, stdout, stderr io.Writer) int {
 		return f.fail(stderr, "--exit-lost %d: want 1 to 255", o.exitLost)
 	case o.exitNotHeld < 1 || o.exitNotHeld > 255:
 		return f.fail(stderr, "--exit-not-held %d: want 1 to 255", o.exitNotHeld)
+	case o.exitUnavailable < 1 || o.exitUnavailable > 255:
+		return f.fail(stderr, "--exit-unavailable %d: want 1 to 255", o.exitUnavailable)
 	case o.exitLost == o.exitNotHeld:
 		return f.fail(stderr, "--exit-lost and --exit-not-held are both %d: they must differ", o.exitLost)
+	case o.exitUnavailable == o.exitLost || o.exitUnavailable == o.exitNotHeld:
+		return f.fail(stderr, "--exit-unavailable %d equals --exit-lost or --exit-not-held: they must differ", o.exitUnavailable)
+	case o.slots < 0 || o.slots > node.MaxSlots:
+		return f.fail(stderr, "--slots %d: want 0 (a plain lease) to %d", o.slots, node.MaxSlots)
 	}
 	if o.statusFile != "" {
 		if st, err := os.Stat(filepath.Dir(o.statusFile)); err != nil || !st.IsDir() {
@@ -298,11 +330,16 @@ func (l *locker) acquire(sigs <-chan os.Signal) (code int, ok bool) {
 		}
 	}()
 	g, sent, err := l.client.Acquire(ctx, l.name, agent.AcquireRequest{
-		TTL: agent.Duration(l.opts.ttl), Wait: agent.Duration(l.opts.wait), Value: l.opts.value,
+		TTL: agent.Duration(l.opts.ttl), Wait: agent.Duration(l.opts.wait), Value: l.opts.value, Slots: l.opts.slots,
 	})
 	var ae *agent.APIError
 	switch {
 	case err == nil:
+	case errors.As(err, &ae) && ae.Status == http.StatusBadRequest:
+		// The agent refused the request itself (a TTL beyond its --max-ttl,
+		// a name too long for --slots): bad usage, like a bad flag.
+		fmt.Fprintf(l.stderr, "tenure lock: the agent refused the request: %s\nRun 'tenure lock --help' for usage.\n", ae.Response.Error)
+		return exitUsage, false
 	case errors.As(err, &ae) && ae.Status == http.StatusConflict:
 		msg := ae.Response.Error
 		if h := ae.Response.Holder; h != nil {
@@ -310,6 +347,9 @@ func (l *locker) acquire(sigs <-chan os.Signal) (code int, ok bool) {
 		}
 		l.errorf("NOT HELD: lease %q not acquired within --wait %v: %s", l.name, l.opts.wait, msg)
 		return l.finish(outcomeNotHeld, l.opts.exitNotHeld), false
+	case errors.As(err, &ae) && ae.Status == http.StatusServiceUnavailable:
+		l.errorf("UNAVAILABLE: lease %q: the cluster cannot serve: %s", l.name, ae.Response.Error)
+		return l.finish(outcomeUnavail, l.opts.exitUnavailable), false
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
 		l.errorf("interrupted while waiting for lease %q", l.name)
 		return l.finish(outcomeError, 1), false
@@ -318,6 +358,9 @@ func (l *locker) acquire(sigs <-chan os.Signal) (code int, ok bool) {
 		return l.finish(outcomeError, 1), false
 	}
 	l.token, l.key, l.ttl = g.Token, g.LeaseKey, time.Duration(g.TTL)
+	if l.opts.slots > 0 && g.Name != "" {
+		l.name = g.Name // the slot, NAME#i: keepalives, the release and TENURE_LEASE name it
+	}
 	l.extend(sent, g)
 	return 0, true
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -20,36 +18,32 @@ func init() {
 	register("fenced-register", "serve a fenced key/value register (the chaos test's resource)", runFencedRegister)
 }
 
+const fencedRegisterAbout = `
+Serves GET/PUT /v1/keys/{key}; a PUT needs a Fencing-Token header and is
+fenced by the lease named by the key (a Lease-Name header, if sent, must
+equal the key); it is refused (409) if its token is below the highest
+accepted for that lease. Every accepted write is fsynced before the answer.
+
+Runs until SIGINT or SIGTERM. Exit status: 0 after a signal, 1 on an
+error, 2 for bad usage.`
+
 // runFencedRegister wires flags to package chaos/register and serves until
 // SIGINT or SIGTERM.
 func runFencedRegister(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("fenced-register", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	listen := fs.String("listen", "127.0.0.1:7700", "HTTP listen address (host:port)")
-	data := fs.String("data", "", "value file (required); the token floor lives in FILE.tokens")
+	f := newCmdFlags("fenced-register", "tenure fenced-register --data FILE [flags]", fencedRegisterAbout)
+	listen := f.String("listen", "127.0.0.1:7700", "HTTP listen address `host:port`")
+	data := f.String("data", "", "value `file` (required); the token floor lives in FILE.tokens")
 	// Hidden: the deliberately broken build the chaos test must catch.
-	unsafeNoFence := fs.Bool("unsafe-no-fence", false, "")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: tenure fenced-register --listen ADDR --data FILE")
-		fmt.Fprintln(stderr, "\nServes GET/PUT /v1/keys/{key}; a PUT needs a Fencing-Token header and is fenced by")
-		fmt.Fprintln(stderr, "the lease named by the key (a Lease-Name header, if sent, must equal the key); it is")
-		fmt.Fprintln(stderr, "refused (409) if its token is below the highest accepted for that lease.")
-		fmt.Fprintln(stderr, "Every accepted write is fsynced before the answer.\n\nFlags:")
-		fs.VisitAll(func(f *flag.Flag) {
-			if f.Name != "unsafe-no-fence" {
-				fmt.Fprintf(stderr, "  --%s\t%s (default %q)\n", f.Name, f.Usage, f.DefValue)
-			}
-		})
+	unsafeNoFence := f.Bool("unsafe-no-fence", false, "accept stale writes (the chaos test's broken resource)")
+	f.hide("unsafe-no-fence")
+	if code, ok := f.parse(args, stdout, stderr); !ok {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if f.NArg() != 0 {
+		return f.fail(stderr, "unexpected argument %q", f.Arg(0))
 	}
-	if *data == "" || fs.NArg() != 0 {
-		fs.Usage()
-		return 2
+	if *data == "" {
+		return f.fail(stderr, "--data is required")
 	}
 	srv, err := fencedreg.Open(*data, fencedreg.Options{UnsafeNoFence: *unsafeNoFence})
 	if err != nil {

@@ -46,7 +46,7 @@ func (d *delayFlag) Set(v string) error {
 // simFlags are the flags of `tenure sim`; keep the names: scripts and
 // replay commands use them.
 type simFlags struct {
-	fs           *flag.FlagSet
+	fs           *cmdFlags
 	seed         uint64
 	seeds        int
 	nodes        int
@@ -85,11 +85,10 @@ type simFlags struct {
 	workers      int
 }
 
-func newSimFlags(stderr io.Writer) *simFlags {
+func newSimFlags() *simFlags {
 	d := sim.DefaultOptions()
-	f := &simFlags{fs: flag.NewFlagSet("sim", flag.ContinueOnError)}
+	f := &simFlags{fs: newCmdFlags("sim", "tenure sim [flags]", simAbout)}
 	fs := f.fs
-	fs.SetOutput(stderr)
 	fs.Uint64Var(&f.seed, "seed", d.Seed, "seed of the run (the first one with --seeds)")
 	fs.IntVar(&f.seeds, "seeds", 1, "sweep this many seeds from --seed, in parallel")
 	fs.IntVar(&f.nodes, "nodes", d.Voters, "voters (acceptor nodes)")
@@ -129,15 +128,10 @@ func newSimFlags(stderr io.Writer) *simFlags {
 	fs.StringVar(&f.timeline, "timeline", "", "write an HTML timeline of the run (the first violating seed of a sweep) to FILE")
 	fs.StringVar(&f.trace, "trace", "", "write the text trace of the run (the first seed) to FILE")
 	fs.IntVar(&f.workers, "workers", 0, "parallel runs of a sweep (default: one per CPU)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), simUsage)
-		fs.PrintDefaults()
-	}
 	return f
 }
 
-const simUsage = `Usage: tenure sim [flags]
-
+const simAbout = `
 Simulate a cluster running the real protocol under a faulty network,
 drifting clocks, crashes and pauses; check that no two nodes ever hold a
 lease at once, that fencing tokens rise, and that leases are granted again
@@ -167,7 +161,8 @@ The edge (clients that hold through an agent, judged by their own deadlines):
   --agents 2 --edge-clients 6  agents on the last 2 nodes, 6 HTTP clients
   --agent-stops 4              agents stopped and restarted under their clients (R15)
 
-Flags:`
+A sweep (--seeds N) shows its progress on stderr when stderr is a
+terminal: seeds done, simulated events per second, and the time left.`
 
 // options turns the parsed flags into simulator options: the preset first,
 // then every flag given explicitly.
@@ -247,23 +242,16 @@ func (f *simFlags) replay(seed uint64) string {
 }
 
 func runSim(args []string, stdout, stderr io.Writer) int {
-	f := newSimFlags(stderr)
-	if err := f.fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			f.fs.SetOutput(stdout)
-			f.fs.Usage()
-			return 0
-		}
-		return 2
+	f := newSimFlags()
+	if code, ok := f.fs.parse(args, stdout, stderr); !ok {
+		return code
 	}
 	if f.fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "tenure sim: unexpected argument %q (flags only; see --help)\n", f.fs.Arg(0))
-		return 2
+		return f.fs.fail(stderr, "unexpected argument %q (flags only)", f.fs.Arg(0))
 	}
 	opts, err := f.options()
 	if err != nil {
-		fmt.Fprintf(stderr, "tenure sim: %v\n", err)
-		return 2
+		return f.fs.fail(stderr, "%v", err)
 	}
 	if f.trace != "" {
 		if err := writeTrace(f.trace, opts); err != nil {
@@ -276,14 +264,14 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 		// event and the live heap stays small: collect less often.
 		debug.SetGCPercent(400)
 	}
-	var progress func(int)
-	if f.seeds > 1 && !f.jsonOut && isTerminal(stderr) {
-		progress = progressBar(stderr, f.seeds)
+	var progress func(done int, events uint64)
+	var bar *sweepProgress
+	if f.seeds > 1 && isTerminal(stderr) {
+		bar = newSweepProgress(stderr, f.seeds, time.Now)
+		progress = bar.update
 	}
 	sum, err := sim.Sweep(opts, f.seeds, f.workers, progress)
-	if progress != nil {
-		fmt.Fprintln(stderr)
-	}
+	bar.end()
 	if err != nil {
 		fmt.Fprintf(stderr, "tenure sim: %v\n", err)
 		return 2
@@ -384,30 +372,5 @@ func printSummary(w io.Writer, f *simFlags, o sim.Options, s *sim.Summary) {
 			fmt.Fprintf(w, "  %s\n", l)
 		}
 		fmt.Fprintf(w, "\nReplay: %s\n", v.Replay)
-	}
-}
-
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// progressBar draws a one-line bar, redrawn in place.
-func progressBar(w io.Writer, total int) func(int) {
-	last := -1
-	return func(done int) {
-		pct := done * 100 / total
-		if pct == last && done != total {
-			return
-		}
-		last = pct
-		const width = 40
-		fill := done * width / total
-		fmt.Fprintf(w, "\r[%s%s] %d/%d seeds", strings.Repeat("#", fill), strings.Repeat(".", width-fill), done, total)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -22,7 +24,13 @@ many, and whether that is a majority) and the leases held through this
 agent. Gossip liveness is a hint: leases are granted by a majority of the
 configured voters, whatever gossip says.
 
-Exit status: 0, or 1 if the agent could not be reached.`
+It also probes the voters (GET /readyz): whether a majority of them
+answers now and this node is out of quarantine ("ready: yes", or "ready:
+NO" with the reason, e.g. "no quorum: 1 of 3 voters answered"), and for
+each voter whether it answered the probe.
+
+Exit status: 0, or 1 if the agent could not be reached. An agent that is
+not ready still exits 0: read "ready:" (or /readyz) for that.`
 
 // statusReport is what --json prints.
 type statusReport struct {
@@ -32,6 +40,10 @@ type statusReport struct {
 	Quorum  agent.Quorum    `json:"quorum"`
 	Node    agent.NodeState `json:"node"`
 	Leases  []agent.Grant   `json:"leases"`
+	// Ready is the agent's /readyz answer: whether a majority of voters
+	// answers and this node is out of quarantine, and each voter's
+	// reachability. Nil if the agent does not serve /readyz.
+	Ready *agent.Readiness `json:"ready,omitempty"`
 }
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
@@ -64,7 +76,12 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tenure status: %s: %v\n", url, err)
 		return 1
 	}
-	r := statusReport{Agent: url, Self: m.Self, Members: m.Members, Quorum: m.Quorum, Node: m.Node, Leases: ls.Leases}
+	rd, err := readiness(ctx, client)
+	if err != nil {
+		fmt.Fprintf(stderr, "tenure status: %s: %v\n", url, err)
+		return 1
+	}
+	r := statusReport{Agent: url, Self: m.Self, Members: m.Members, Quorum: m.Quorum, Node: m.Node, Leases: ls.Leases, Ready: rd}
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -92,6 +109,7 @@ func printStatus(w io.Writer, r statusReport) {
 	fmt.Fprintf(w, "agent %s (node %s)\n", r.Agent, agent.QuoteName(r.Self))
 	fmt.Fprintf(w, "voters: %d of %d alive, majority %s\n", r.Quorum.Alive, r.Quorum.Voters, yesNo(r.Quorum.Majority))
 	printNodeState(w, r.Node)
+	printReadiness(w, r.Ready)
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MEMBER\tADDRESS\tVOTER\tALIVE\tCONFIG")
@@ -149,4 +167,73 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
+}
+
+// readiness asks the agent's /readyz, whose answer is a JSON Readiness
+// with 200 (ready) or 503 (not ready). It returns nil, nil for an agent
+// without /readyz (404).
+func readiness(ctx context.Context, c *agent.Client) (*agent.Readiness, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.BaseURL, "/")+"/readyz", nil)
+	if err != nil {
+		return nil, err
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	switch resp.StatusCode {
+	case http.StatusNotFound:
+		return nil, nil
+	case http.StatusOK, http.StatusServiceUnavailable:
+	default:
+		return nil, fmt.Errorf("GET /readyz: %s: %s", resp.Status, strings.TrimSpace(string(b)))
+	}
+	var r agent.Readiness
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("GET /readyz: bad answer: %w", err)
+	}
+	return &r, nil
+}
+
+// printReadiness prints the /readyz probe: ready or why not, this node's
+// quarantine, and each voter's reachability.
+func printReadiness(w io.Writer, r *agent.Readiness) {
+	if r == nil {
+		return
+	}
+	if r.Error == "" {
+		fmt.Fprintf(w, "ready: yes (%d of %d voters answered)\n", r.Answered, len(r.Voters))
+	} else {
+		fmt.Fprintf(w, "ready: NO: %s\n", r.Error)
+	}
+	if r.Quarantined {
+		fmt.Fprintf(w, "quarantine: %v more\n", time.Duration(r.QuarantineLeftMS)*time.Millisecond)
+	} else {
+		fmt.Fprintln(w, "quarantine: none")
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VOTER\tANSWERED\tLAST ANSWER")
+	for _, v := range r.Voters {
+		last := "never"
+		switch {
+		case v.Self:
+			last = "(this node)"
+		case v.LastAnswerMS >= 0:
+			last = fmt.Sprintf("%v ago", time.Duration(v.LastAnswerMS)*time.Millisecond)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", agent.QuoteName(v.Name), yesNo(v.Answered), last)
+	}
+	tw.Flush()
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -69,6 +70,9 @@ func runWatch(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, describeChange(time.Now(), name, h))
 		return true
 	})
+	if err != nil && ctx.Err() == nil && agent.StatusOf(err) == http.StatusBadRequest {
+		return f.fail(stderr, "the agent refused the request: %v", err) // bad usage, like a bad flag
+	}
 	if err != nil && ctx.Err() == nil {
 		fmt.Fprintf(stderr, "tenure watch: %s: %v\n", url, err)
 		return 1
