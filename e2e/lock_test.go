@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenure-dev/tenure/internal/lockworker"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,50 +26,7 @@ const workerArg = "tenure-e2e-worker"
 
 func init() {
 	if len(os.Args) > 1 && os.Args[1] == workerArg {
-		os.Exit(worker(os.Args[2:]))
-	}
-}
-
-// worker appends "EVENT PID UNIXNANO" lines to LOG: start, alive every
-// 2 ms, term on SIGTERM (with ignore-term it keeps running; without, it
-// dies of it), end when for=DURATION has passed, then exits 0. setsid
-// first moves it to a session of its own.
-func worker(args []string) int {
-	f, err := os.OpenFile(args[0], os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		return 1
-	}
-	logf := func(ev string) { fmt.Fprintf(f, "%s %d %d\n", ev, os.Getpid(), time.Now().UnixNano()) }
-	var end <-chan time.Time
-	terms := make(chan os.Signal, 4)
-	for _, a := range args[1:] {
-		k, v, _ := strings.Cut(a, "=")
-		switch k {
-		case "ignore-term":
-			signal.Notify(terms, syscall.SIGTERM)
-		case "for":
-			d, _ := time.ParseDuration(v)
-			end = time.After(d)
-		case "setsid":
-			if _, err := syscall.Setsid(); err != nil {
-				fmt.Fprintln(os.Stderr, "worker: setsid:", err)
-				return 1
-			}
-		}
-	}
-	logf("start")
-	tick := time.NewTicker(2 * time.Millisecond)
-	for {
-		select {
-		case <-terms:
-			logf("term")
-		case <-tick.C:
-			logf("alive")
-		case <-end:
-			logf("end")
-			return 0
-		}
+		os.Exit(lockworker.Run(os.Args[2:]))
 	}
 }
 

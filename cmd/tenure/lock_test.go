@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/tenure-dev/tenure/agent"
+	"github.com/tenure-dev/tenure/internal/lockworker"
 )
 
 // The lock tests run this test binary as tenure itself ("lock ...": the
@@ -36,54 +36,7 @@ func init() {
 	case "lock":
 		os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
 	case "worker":
-		os.Exit(lockWorker(os.Args[2:]))
-	}
-}
-
-// lockWorker is a command for tenure lock: worker LOG [OPTION...]. It
-// appends "EVENT PID UNIXNANO" lines to LOG: start, alive every 2 ms, term
-// on SIGTERM (with ignore-term it keeps running), end when for=DURATION
-// has passed (then it exits with exit=N, default 0). setsid moves it to a
-// session of its own first.
-func lockWorker(args []string) int {
-	f, err := os.OpenFile(args[0], os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		return 1
-	}
-	logf := func(ev string) { fmt.Fprintf(f, "%s %d %d\n", ev, os.Getpid(), time.Now().UnixNano()) }
-	var end <-chan time.Time
-	code := 0
-	terms := make(chan os.Signal, 4)
-	for _, a := range args[1:] {
-		k, v, _ := strings.Cut(a, "=")
-		switch k {
-		case "ignore-term":
-			signal.Notify(terms, syscall.SIGTERM)
-		case "for":
-			d, _ := time.ParseDuration(v)
-			end = time.After(d)
-		case "exit":
-			code, _ = strconv.Atoi(v)
-		case "setsid":
-			if _, err := syscall.Setsid(); err != nil {
-				fmt.Fprintln(os.Stderr, "worker: setsid:", err)
-				return 1
-			}
-		}
-	}
-	logf("start")
-	tick := time.NewTicker(2 * time.Millisecond)
-	for {
-		select {
-		case <-terms:
-			logf("term")
-		case <-tick.C:
-			logf("alive")
-		case <-end:
-			logf("end")
-			return code
-		}
+		os.Exit(lockworker.Run(os.Args[2:]))
 	}
 }
 
