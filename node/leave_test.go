@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benbjohnson/clock"
 )
 
 // R15 (issue 11.4): Leave is not the holder's decision, so it frees no
@@ -56,19 +55,7 @@ func TestLeaveDoesNotFreeHeldLease(t *testing.T) {
 // blocked, so the loss is the timer's, not the network's; the voters run
 // on real time and keep the lease for its full TTL.
 func TestLeaveAfterLossReleasesNothing(t *testing.T) {
-	mock := clock.NewMock()
-	mock.Set(time.Unix(1_700_000_000, 0))
-	c := newCluster(t, []string{"a", "b", "c"}, nil, nil)
-	cfg := c.config("x")
-	cfg.DataDir = t.TempDir()
-	cfg.Clock = mock
-	// Join through every voter, so each learns x's address during Join:
-	// x's frozen clock retries nothing.
-	cfg.Join = []string{c.nodes["a"].Addr(), c.nodes["b"].Addr(), c.nodes["c"].Addr()}
-	x, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, x, mock := mockClockNode(t)
 	defer x.Shutdown()
 	const ttl = 20 * time.Second // the voters' exclusion, in real time: ample for the checks below
 	l, err := x.Acquire(ctx(t, 10*time.Second), "kept", WithTTL(ttl))

@@ -179,19 +179,7 @@ func TestLossUnderPartition(t *testing.T) {
 // owner goroutine never runs: here it is blocked, and the node's clock is
 // a mock moved past the deadline.
 func TestLeaseEndsWithoutOwnerGoroutine(t *testing.T) {
-	mock := clock.NewMock()
-	mock.Set(time.Unix(1_700_000_000, 0))
-	c := newCluster(t, []string{"a", "b", "c"}, nil, nil)
-	cfg := c.config("x")
-	cfg.DataDir = t.TempDir()
-	cfg.Clock = mock
-	// Join through every voter, so each learns x's address during Join:
-	// x's frozen clock retries nothing.
-	cfg.Join = []string{c.nodes["a"].Addr(), c.nodes["b"].Addr(), c.nodes["c"].Addr()}
-	x, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, x, mock := mockClockNode(t)
 	defer x.Shutdown()
 	// x's machine time stands still, so its first attempt cannot time out;
 	// the voters answer over the real network.
@@ -226,4 +214,24 @@ func TestLeaseEndsWithoutOwnerGoroutine(t *testing.T) {
 	if _, err := x.Holder(ctx(t, 10*time.Second), "frozen"); err != nil && !errors.Is(err, ErrNoHolder) {
 		t.Fatalf("Holder after the loss: %v", err)
 	}
+}
+
+// mockClockNode starts a three-voter cluster on real time and a non-voter
+// x whose clock is a mock the test moves by hand. x joins through every
+// voter, so each learns its address during Join: x's frozen clock retries
+// nothing.
+func mockClockNode(t *testing.T) (*cluster, *Node, *clock.Mock) {
+	t.Helper()
+	mock := clock.NewMock()
+	mock.Set(time.Unix(1_700_000_000, 0))
+	c := newCluster(t, []string{"a", "b", "c"}, nil, nil)
+	cfg := c.config("x")
+	cfg.DataDir = t.TempDir()
+	cfg.Clock = mock
+	cfg.Join = []string{c.nodes["a"].Addr(), c.nodes["b"].Addr(), c.nodes["c"].Addr()}
+	x, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, x, mock
 }
