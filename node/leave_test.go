@@ -5,7 +5,6 @@ import (
 	"errors"
 	"testing"
 	"time"
-
 )
 
 // R15 (issue 11.4): Leave is not the holder's decision, so it frees no
