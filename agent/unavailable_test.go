@@ -58,6 +58,13 @@ func TestHTTPUnavailableNoQuorum(t *testing.T) {
 	for _, n := range others {
 		n.Shutdown() // a crash: b and c are down for the requests below
 	}
+	// Answers b and c sent just before they stopped (to the readiness
+	// probes above) may still arrive and count as answers: wait until the
+	// agent itself reports the majority gone.
+	f.eventually("/readyz to see the majority gone", func() bool {
+		code, _ := f.do("GET", "/readyz", "")
+		return code == http.StatusServiceUnavailable
+	})
 	for _, body := range []string{`{}`, `{"wait":"1s"}`} {
 		code, b := f.do("POST", "/v1/leases/x", body)
 		var e ErrorResponse

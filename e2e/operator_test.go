@@ -57,7 +57,7 @@ type prober struct {
 	done   chan struct{}
 	grants []time.Time
 	tokens []uint64
-	tries  int
+	tries  []time.Time // when each try got its answer
 }
 
 func startProber(p *proc, name string) *prober {
@@ -72,7 +72,7 @@ func startProber(p *proc, name string) *prober {
 			}
 			var g grant
 			code := callNoFatal("POST", p.http+"/v1/leases/"+name, `{"ttl":"1s"}`, &g)
-			pr.tries++
+			pr.tries = append(pr.tries, time.Now())
 			if code == 200 {
 				pr.grants = append(pr.grants, time.Now())
 				pr.tokens = append(pr.tokens, g.Token)
@@ -95,8 +95,17 @@ func (pr *prober) grantedBefore(t *testing.T, first time.Time, what string) {
 				what, pr.tokens[i], first.Sub(at))
 		}
 	}
-	if pr.tries < 3 {
-		t.Fatalf("%s: the second client asked only %d times", what, pr.tries)
+	// Not vacuous: the second client must have had an answer while the
+	// first one still held the lease. (How many depends on how long each
+	// try takes with the voters quarantined: not asserted.)
+	answered := 0
+	for _, at := range pr.tries {
+		if at.Before(first) {
+			answered++
+		}
+	}
+	if answered == 0 {
+		t.Fatalf("%s: the second client had no answer before the first client's deadline (%d tries in all)", what, len(pr.tries))
 	}
 }
 
