@@ -88,7 +88,7 @@ func deadlineMS(d, r protocol.Time, eps float64) int64 {
 // agentTimer schedules timer kind at local instant at of n's clock.
 func (s *Sim) agentTimer(n *node, l int, kind uint64, at protocol.Time) {
 	e := &n.agent.entries[l]
-	s.push(event{at: n.clk.trueAt(s.now, at), kind: evAgent, node: int32(n.idx), aux: int32(l), u: kind, gen: e.gen})
+	s.push(event{at: n.clk.trueAt(s.now, at), kind: evAgent, node: int32(n.idx), aux: int32(l), act: kind, gen: e.gen})
 }
 
 func (s *Sim) onAgentTimer(ev *event) {
@@ -109,7 +109,7 @@ func (s *Sim) onAgentTimer(ev *event) {
 	s.stats.events++
 	now := s.local(n)
 	name := s.leases[l]
-	switch ev.u {
+	switch ev.act {
 	case atWait:
 		if e.state == aePending {
 			n.m.Cancel(now, name)

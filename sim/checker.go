@@ -2,42 +2,14 @@ package sim
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/tenure-dev/tenure/protocol"
 )
 
-// Violation kinds.
-const (
-	// VTwoHolders: two nodes believed they held one lease at the same true
-	// instant (checker a).
-	VTwoHolders = "two-holders"
-	// VTokenOrder: a later tenure of a lease got a token not above the
-	// previous one (checker b).
-	VTokenOrder = "token-order"
-	// VFencing: the fenced resource accepted a write it should not have
-	// (checker c).
-	VFencing = "fencing"
-	// VLiveness: after faults stopped, a lease somebody waited for stayed
-	// without a holder longer than the bound (checker d).
-	VLiveness = "liveness"
-	// VInternal: the simulator or the protocol broke an internal contract
-	// (a datagram that does not decode, an event that contradicts Holding).
-	VInternal = "internal"
-)
-
-// Violation is a broken invariant: what, where, when, and the trace lines
-// that led to it.
-type Violation struct {
-	Kind   string        `json:"kind"`
-	Lease  string        `json:"lease,omitempty"`
-	Nodes  []string      `json:"nodes,omitempty"`
-	At     time.Duration `json:"at_ns"`
-	Detail string        `json:"detail"`
-	Seed   uint64        `json:"seed"`
-	Last   []string      `json:"last_events"`
-	Replay string        `json:"replay,omitempty"`
-}
+// The checkers' shared state: every holder's beliefs, the grants and the
+// demand, fed by the protocol's events. Each checker lives in a file of its
+// own and reports a ViolationKind (violation.go): (a) check_holders.go,
+// (b) check_tokens.go, (c) fencing.go, (d) check_liveness.go.
 
 // belief is one holder's view that it holds one lease, judged on its own
 // clock: for a node, from its EventAcquired until its Lost or Released
@@ -125,28 +97,6 @@ func (c *checker) believes(j, l int, tok uint64) uint32 {
 	return 0
 }
 
-// others checks (a) when holder j's belief in lease l starts or extends: no
-// other holder may believe it holds l at this instant, under another
-// tenure (an agent node and its client share one).
-func (c *checker) others(l, j int) bool {
-	conc := 1
-	bj := &c.b[l][j]
-	for k := range c.b[l] {
-		if k != j && c.activeNow(l, k) && c.b[l][k].tenure != bj.tenure {
-			conc++
-			c.maxConc = max(c.maxConc, conc)
-			bk := &c.b[l][k]
-			c.s.violate(VTwoHolders, l, []int{k, j}, fmt.Sprintf(
-				"%s acquired/renewed %s (token %s) while %s still believes it holds it (token %s, %s of its local time left)",
-				c.s.holderName(j), c.s.leases[l], tokStr(bj.token), c.s.holderName(k), tokStr(bk.token),
-				time.Duration(bk.deadline-c.clk[k].local(c.s.now))))
-			return false
-		}
-	}
-	c.maxConc = max(c.maxConc, conc)
-	return true
-}
-
 // newTenure records a grant of lease l to node j and returns its id.
 func (c *checker) newTenure(l, j int, tok uint64) uint32 {
 	c.order[l]++
@@ -182,13 +132,9 @@ func (c *checker) acquired(n *node, l int, ev *protocol.Event) {
 		s.tl.holdStart(l, n.idx, ev.Token, s.now)
 	}
 	// (b) tokens strictly increase from one tenure to the next.
-	if c.lastNode[l] >= 0 && ev.Token <= c.lastTok[l] && !s.opts.SkipTokenOrder {
-		s.violate(VTokenOrder, l, []int{c.lastNode[l], n.idx}, fmt.Sprintf(
-			"%s got token %s for %s after %s had token %s: a later tenure with a token not above the earlier one",
-			n.name, tokStr(ev.Token), s.leases[l], s.nodes[c.lastNode[l]].name, tokStr(c.lastTok[l])))
+	if !c.tokenOrder(l, n, ev.Token) {
 		return
 	}
-	c.lastTok[l], c.lastNode[l] = ev.Token, n.idx
 	if e, _ := protocol.TokenBallot(ev.Token); e > c.maxEra {
 		c.maxEra = e
 	}
@@ -280,54 +226,6 @@ func (c *checker) rateChanged(j int) {
 	}
 }
 
-func (c *checker) demandChange(l, d int) {
-	c.demand[l] += d
-	c.vacancy(l)
-}
-
-// quietStarts begins checker (d): from now on a lease with a waiting client
-// and no holder must get one within the liveness bound.
-func (c *checker) quietStarts() {
-	for l := range c.vacant {
-		c.vacancy(l)
-	}
-}
-
-// vacancy tracks, in the quiet phase, how long each wanted lease has had no
-// holder, and schedules the deadline check.
-func (c *checker) vacancy(l int) {
-	s := c.s
-	if !s.quiet {
-		return
-	}
-	if c.demand[l] > 0 && c.holders[l] == 0 {
-		if c.vacant[l] < 0 {
-			c.vacant[l] = s.now
-			c.vacGen[l]++
-			s.push(event{at: s.now + int64(s.bound), kind: evLiveness, aux: int32(l), gen: c.vacGen[l]})
-		}
-		return
-	}
-	c.vacant[l] = -1
-}
-
-func (c *checker) livenessDue(l int, gen uint32) {
-	if gen != c.vacGen[l] || c.vacant[l] < 0 {
-		return
-	}
-	s := c.s
-	s.stats.events++
-	var waiting []int
-	for _, n := range s.nodes {
-		if cl := &n.clients[l]; cl.state == clAcquiring && cl.wait {
-			waiting = append(waiting, n.idx)
-		}
-	}
-	s.violate(VLiveness, l, waiting, fmt.Sprintf(
-		"faults stopped at %s; %s has been wanted and without a holder since %s, longer than the bound %v",
-		fmtTime(s.quietAt), s.leases[l], fmtTime(c.vacant[l]), s.bound))
-}
-
 // availability is the fraction of the run each lease had a holder,
 // averaged over the leases.
 func (c *checker) availability() float64 {
@@ -390,25 +288,3 @@ func (s *Sim) onProtocolEvent(n *node, ev *protocol.Event) {
 	}
 	s.clientEvent(n, l, ev)
 }
-
-// violate records the first violation; the run stops at once.
-func (s *Sim) violate(kind string, l int, nodes []int, detail string) {
-	if s.viol != nil {
-		return
-	}
-	s.tr.add(record{at: s.now, kind: trViolation, node: noNode, peer: noNode, lease: int16(l)})
-	v := &Violation{Kind: kind, At: time.Duration(s.now), Detail: detail, Seed: s.opts.Seed, Last: s.tr.last()}
-	if l >= 0 {
-		v.Lease = s.leases[l]
-	}
-	for _, j := range nodes {
-		v.Nodes = append(v.Nodes, s.holderName(j))
-	}
-	s.viol = v
-	if s.tl != nil {
-		s.tl.violation(s.now, l)
-	}
-}
-
-// fail reports a broken internal contract as a violation.
-func (s *Sim) fail(detail string) { s.violate(VInternal, -1, nil, detail) }

@@ -2,8 +2,13 @@
 // cluster. It runs the real protocol machines and the real wire codec of
 // package protocol under a simulated network, simulated clocks and
 // simulated process faults, and checks the lease invariants as it goes. It
-// never imports node: nothing here touches a socket, a goroutine or the
-// wall clock.
+// never imports node and touches no socket. The event loop and everything
+// it calls is single-threaded and never reads the wall clock; only the
+// drivers in sweep.go do either: Sweep runs seeds on parallel goroutines,
+// and Run, RunToEnd and Sweep time themselves to report speed
+// (Result.Wall, Summary.WallSeconds), which no simulated decision and no
+// trace sees. TestDeterministicCore checks that no other file starts a
+// goroutine or reads the clock.
 //
 // # 1. Engine
 //
@@ -11,7 +16,8 @@
 // one seeded PRNG (math/rand/v2 PCG) that every random choice draws from,
 // the machines' backoff jitter included. An event is one heap pop that does
 // something: a datagram delivered, a machine woken, a client action, a
-// fenced write reaching the resource, a fault, a clock-rate change. Stale
+// fenced write reaching the resource, a fault, a clock-rate change. Each
+// event field has one meaning (heap.go lists them per kind). Stale
 // entries (a wake-up replaced by a later one, a datagram dropped by a test)
 // are popped but not counted. No map is ever iterated where order matters,
 // so the same Options give a byte-identical trace; Result.TraceDigest is the
@@ -39,6 +45,14 @@
 // handle nothing, their clock runs on; on waking they handle the queued
 // datagrams first, then their late timers). After Duration the faults stop:
 // partitions heal, down nodes restart, paused nodes wake, loss stops.
+//
+// Every random fault generator is one row of faultKinds (faultkinds.go):
+// its name, its `tenure sim` flag, its rate in Options, its preset rates
+// and the function that injects it. Adding a fault kind is a row there
+// and its inject function. A random partition is one of the
+// partitionModes (faults.go): a minority split, an isolated node, or a
+// node deaf to some others. Options.QuarantineMode picks the quarantine
+// restarted nodes sit out: the safe one, none, or a fixed one.
 //
 // # 4. Workload
 //
@@ -82,7 +96,10 @@
 //	(d) once faults stop, no lease that a client waits for stays without a
 //	    holder for longer than Options.LivenessBound.
 //
-// The first violation stops the run and carries the last trace lines.
+// Each checker has a file of its own and its ViolationKind (violation.go):
+// (a) check_holders.go, (b) check_tokens.go, (c) fencing.go, (d)
+// check_liveness.go; checker.go keeps the beliefs they share. The first
+// violation stops the run and carries the last trace lines.
 //
 // # 6. Driving by hand
 //

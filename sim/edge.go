@@ -215,7 +215,7 @@ func (s *Sim) edgeSendFIFO(to int, m edgeMsg, after int64) int64 {
 
 // edgeTimer schedules client timer kind at local instant at of c's clock.
 func (s *Sim) edgeTimer(c *edgeClient, kind uint64, at protocol.Time) {
-	s.push(event{at: c.clk.trueAt(s.now, at), kind: evEdgeTimer, node: int32(s.edgeHolder(c.k)), u: kind, gen: c.gen})
+	s.push(event{at: c.clk.trueAt(s.now, at), kind: evEdgeTimer, node: int32(s.edgeHolder(c.k)), act: kind, gen: c.gen})
 }
 
 // onEdge delivers an HTTP message: to an agent node or to a client.
@@ -240,7 +240,7 @@ func (s *Sim) onEdgeTimer(ev *event) {
 		return
 	}
 	s.stats.events++
-	s.clientTimer(c, ev.u)
+	s.clientTimer(c, ev.act)
 }
 
 // send is a request of client c to its agent, stamped with its send time.

@@ -1,36 +1,9 @@
 package sim
 
-import "time"
-
-// The random fault generators (Options.Workload), one Poisson process each.
-const (
-	faultPartition = 1 + iota
-	faultCrash
-	faultPause
-	faultRestore   // Operator.Restores
-	faultWipe      // Operator.Wipes
-	faultAgentStop // Edge.Stops
+import (
+	"fmt"
+	"time"
 )
-
-func (s *Sim) faultRate(k int) float64 {
-	f := &s.opts.Faults
-	switch k {
-	case faultPartition:
-		return f.Partitions
-	case faultCrash:
-		return f.Crashes
-	case faultRestore:
-		return s.opts.Operator.Restores
-	case faultWipe:
-		return s.opts.Operator.Wipes
-	case faultAgentStop:
-		if s.opts.Edge.Agents == 0 {
-			return 0
-		}
-		return s.opts.Edge.Stops
-	}
-	return f.Pauses
-}
 
 // scheduleFault draws the next arrival of fault kind k, if it falls before
 // the quiet phase.
@@ -46,25 +19,13 @@ func (s *Sim) scheduleFault(k int) {
 	s.push(event{at: at, kind: evFault, aux: int32(k)})
 }
 
+// onFault injects one fault of the event's kind and draws the next one.
 func (s *Sim) onFault(e *event) {
 	if s.quiet {
 		return
 	}
 	s.stats.events++
-	switch e.aux {
-	case faultPartition:
-		s.randomPartition()
-	case faultCrash:
-		s.randomCrash()
-	case faultPause:
-		s.randomPause()
-	case faultRestore:
-		s.randomRestore()
-	case faultWipe:
-		s.randomWipe()
-	case faultAgentStop:
-		s.randomAgentStop()
-	}
+	faultKind(int(e.aux)).inject(s)
 	s.scheduleFault(int(e.aux))
 }
 
@@ -78,10 +39,41 @@ func (s *Sim) faultLength() int64 {
 	return int64(ttl) + s.expDelay(3*ttl)
 }
 
-// randomPartition cuts the network one of three ways: a symmetric split of
-// a minority from the rest, an isolated node, or one node deaf to some
-// others (asymmetric). A cut the limit of the restore model forbids
-// (assume.go) is drawn again, up to four times, then held back.
+// partitionMode is a way a random partition cuts the network.
+type partitionMode int
+
+// The partition modes randomPartition draws from, each as likely.
+const (
+	// partMinority cuts a random minority (one node up to half of them)
+	// off from the rest, both ways.
+	partMinority partitionMode = iota
+	// partIsolate cuts one node off from the rest, both ways.
+	partIsolate
+	// partDeafen makes one node deaf to some others: what they send it is
+	// lost, what it sends arrives (an asymmetric partition).
+	partDeafen
+	// partitionModes is the number of modes.
+	partitionModes
+)
+
+// cut draws the links mode m cuts among n nodes (perm a random permutation
+// of them), and its description.
+func (s *Sim) cut(m partitionMode, perm []int) ([][2]int, string) {
+	n := len(perm)
+	switch m {
+	case partMinority:
+		return s.splitLinks(perm[:1+s.rnd.IntN(max(1, n/2))])
+	case partIsolate:
+		return s.splitLinks(perm[:1])
+	case partDeafen:
+		return s.deafenLinks(perm[0], perm[1:2+s.rnd.IntN(n-1)])
+	}
+	panic(fmt.Sprintf("sim: unknown partition mode %d", m))
+}
+
+// randomPartition cuts the network in a random partitionMode. A cut the
+// limit of the restore model forbids (assume.go) is drawn again, up to
+// four times, then held back.
 func (s *Sim) randomPartition() {
 	n := len(s.nodes)
 	if n < 2 {
@@ -89,16 +81,7 @@ func (s *Sim) randomPartition() {
 	}
 	for range 4 {
 		perm := s.rnd.Perm(n)
-		var links [][2]int
-		var desc string
-		switch s.rnd.IntN(3) {
-		case 0:
-			links, desc = s.splitLinks(perm[:1+s.rnd.IntN(max(1, n/2))])
-		case 1:
-			links, desc = s.splitLinks(perm[:1])
-		default:
-			links, desc = s.deafenLinks(perm[0], perm[1:2+s.rnd.IntN(n-1)])
-		}
+		links, desc := s.cut(partitionMode(s.rnd.IntN(int(partitionModes))), perm)
 		if !s.allows(&hypo{cuts: links}) {
 			s.heldBack()
 			continue

@@ -15,7 +15,7 @@ func (s *Sim) sendWrite(j, l int, tok uint64) {
 	if s.rnd.IntN(20) == 0 {
 		d = s.uniform(0, 2*s.opts.TTL)
 	}
-	s.push(event{at: s.now + d, kind: evWrite, node: int32(j), aux: int32(l), u: tok, gen: tenure})
+	s.push(event{at: s.now + d, kind: evWrite, node: int32(j), aux: int32(l), token: tok, tenure: tenure})
 }
 
 // resource is the fenced resource: per lease it keeps the highest token it
@@ -36,7 +36,7 @@ func (r *resource) init(leases int) {
 }
 
 func (r *resource) arrive(s *Sim, e *event) {
-	r.write(s, int(e.node), int(e.aux), e.u, e.gen)
+	r.write(s, int(e.node), int(e.aux), e.token, e.tenure)
 }
 
 // write is one write of holder j for lease l with token tok, sent under

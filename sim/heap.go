@@ -7,8 +7,8 @@ type kind uint8
 const (
 	evDeliver   kind = 1 + iota // a datagram reaches node (from = aux)
 	evWake                      // a node's machine asked to be ticked
-	evClient                    // a client action (node, lease = aux, action = u)
-	evWrite                     // a fenced write reaches the resource
+	evClient                    // a client action (node, lease = aux, act)
+	evWrite                     // a fenced write reaches the resource (node: writer, lease = aux, token, tenure)
 	evFault                     // the next random fault of kind aux arrives
 	evHeal                      // partition aux ends
 	evRestart                   // node restarts after a crash or shutdown
@@ -19,22 +19,26 @@ const (
 	evDead                      // cancelled (a dropped in-flight datagram)
 	evOp                        // an operator's change (aux: opLower)
 	evEdge                      // an HTTP message arrives (node: agent node or client holder, buf: edgeWorld handle)
-	evEdgeTimer                 // a client's timer (node: its holder index, u: the timer)
-	evAgent                     // an agent's timer (node, lease = aux, u: the timer)
+	evEdgeTimer                 // a client's timer (node: its holder index, act: the timer)
+	evAgent                     // an agent's timer (node, lease = aux, act: the timer)
 )
 
 // event is one entry of the simulator's queue. It is a plain value with no
 // pointer in it (a datagram is a handle into the network's slab), so the
 // heap neither allocates nor costs the garbage collector anything.
 type event struct {
-	at   int64  // true time, ns
-	seq  uint64 // tie-break: scheduling order, so pops are deterministic
-	u    uint64
-	node int32
-	aux  int32
-	gen  uint32 // generation check for cancellable events
-	buf  int32  // datagram handle (evDeliver)
-	kind kind
+	at    int64  // true time, ns
+	seq   uint64 // tie-break: scheduling order, so pops are deterministic
+	act   uint64 // what to do: the client action (evClient) or timer (evEdgeTimer, evAgent)
+	token uint64 // the token a fenced write carries (evWrite)
+	node  int32
+	aux   int32  // per kind, as listed with the kinds above
+	gen   uint32 // generation check for cancellable events; nothing else
+	// tenure is the checker's tenure under which the writer held the
+	// lease when it sent a fenced write, 0 if none (evWrite).
+	tenure uint32
+	buf    int32 // datagram handle (evDeliver)
+	kind   kind
 }
 
 // eventHeap is a binary min-heap of events ordered by (at, seq).

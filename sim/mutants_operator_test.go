@@ -51,7 +51,7 @@ func TestMutantsOperatorCaught(t *testing.T) {
 			},
 			weak:  weaken(protocol.WeakNoIdentity),
 			seeds: 20, control: 40,
-			kinds: []string{VTwoHolders, VTokenOrder},
+			kinds: []ViolationKind{VTwoHolders, VTokenOrder},
 		},
 		{
 			// R19: a rolling restart lowers MaxTTL from 2 s to 250 ms;
@@ -65,7 +65,7 @@ func TestMutantsOperatorCaught(t *testing.T) {
 			},
 			weak:  weaken(protocol.WeakQuarantineFromConfig),
 			seeds: 20, control: 40,
-			kinds: []string{VTwoHolders},
+			kinds: []ViolationKind{VTwoHolders},
 		},
 		{
 			// R18: voters restored from copies taken at a clean stop trust
@@ -76,7 +76,7 @@ func TestMutantsOperatorCaught(t *testing.T) {
 			base:  func(o *Options) { o.Operator.Restores = 20 },
 			weak:  weaken(protocol.WeakTrustCleanState),
 			seeds: 20, control: 40,
-			kinds: []string{VTwoHolders, VTokenOrder},
+			kinds: []ViolationKind{VTwoHolders, VTokenOrder},
 		},
 		{
 			// R18: voters given empty data dirs and started "as a new
@@ -88,7 +88,7 @@ func TestMutantsOperatorCaught(t *testing.T) {
 			},
 			weak:  weaken(protocol.WeakTrustCleanState),
 			seeds: 20, control: 40,
-			kinds: []string{VTwoHolders, VTokenOrder},
+			kinds: []ViolationKind{VTwoHolders, VTokenOrder},
 		},
 		{
 			// R15: an agent that stops releases its clients' tenures; the
@@ -101,7 +101,7 @@ func TestMutantsOperatorCaught(t *testing.T) {
 			},
 			weak:  func(o *Options) { o.SimWeaken.AgentReleasesOnStop = true },
 			seeds: 20, control: 40,
-			kinds: []string{VTwoHolders},
+			kinds: []ViolationKind{VTwoHolders},
 		},
 		{
 			// R16: clients count deadline_ms from the arrival of the
@@ -115,7 +115,7 @@ func TestMutantsOperatorCaught(t *testing.T) {
 			},
 			weak:  func(o *Options) { o.SimWeaken.DeadlineFromArrival = true },
 			seeds: 20, control: 40,
-			kinds: []string{VTwoHolders},
+			kinds: []ViolationKind{VTwoHolders},
 		},
 	}
 	for _, c := range cases {

@@ -33,7 +33,7 @@ func TestMutantsCaught(t *testing.T) {
 			base:  func(o *Options) { o.Regrab = 0.5 },
 			weak:  weaken(protocol.WeakReleaseOwnerOnly),
 			seeds: 20, control: 20,
-			kinds: []string{VTwoHolders},
+			kinds: []ViolationKind{VTwoHolders},
 		},
 		{
 			// R2: a duplicated Promise or Accepted counts twice, so two
@@ -43,7 +43,7 @@ func TestMutantsCaught(t *testing.T) {
 			base:  func(o *Options) { o.Faults.Dup = 0.2 },
 			weak:  weaken(protocol.WeakCountVotes),
 			seeds: 20, control: 20,
-			kinds: []string{VTwoHolders, VTokenOrder},
+			kinds: []ViolationKind{VTwoHolders, VTokenOrder},
 		},
 		{
 			// R7: a stale Propose of this node's abandoned attempt lands on
@@ -58,7 +58,7 @@ func TestMutantsCaught(t *testing.T) {
 			},
 			weak:  weaken(protocol.WeakOwnerIsMeOpen),
 			seeds: 20, control: 20,
-			kinds: []string{VTwoHolders, VTokenOrder},
+			kinds: []ViolationKind{VTwoHolders, VTokenOrder},
 		},
 	}
 	for _, c := range cases {

@@ -66,18 +66,43 @@ func ParseFaultPreset(s string) (FaultPreset, error) {
 	return 0, fmt.Errorf("%w: faults %q: want none, mild or harsh", ErrOptions, s)
 }
 
-// Preset returns the fault rates of p.
+// Preset returns the fault rates of p; the rates of the fault kinds come
+// from their rows in faultKinds. An unknown p gives the mild preset.
 func Preset(p FaultPreset) Faults {
+	var o Options
 	switch p {
 	case FaultsNone:
-		return Faults{DelayMin: time.Millisecond, DelayMax: 5 * time.Millisecond}
+		o.Faults = Faults{DelayMin: time.Millisecond, DelayMax: 5 * time.Millisecond}
 	case FaultsHarsh:
-		return Faults{Loss: 0.05, Dup: 0.05, DelayMin: time.Millisecond, DelayMax: 80 * time.Millisecond,
-			Tail: 0.01, Partitions: 4, Crashes: 4, Pauses: 6, CleanShare: 0.25}
+		o.Faults = Faults{Loss: 0.05, Dup: 0.05, DelayMin: time.Millisecond, DelayMax: 80 * time.Millisecond,
+			Tail: 0.01, CleanShare: 0.25}
+	default:
+		p = FaultsMild
+		o.Faults = Faults{Loss: 0.01, Dup: 0.01, DelayMin: time.Millisecond, DelayMax: 30 * time.Millisecond,
+			CleanShare: 0.25}
 	}
-	return Faults{Loss: 0.01, Dup: 0.01, DelayMin: time.Millisecond, DelayMax: 30 * time.Millisecond,
-		Partitions: 1, Crashes: 1, Pauses: 2, CleanShare: 0.25}
+	for _, fk := range faultKinds {
+		if fk.Preset != nil {
+			*fk.Rate(&o) = fk.Preset[p-FaultsNone]
+		}
+	}
+	return o.Faults
 }
+
+// QuarantineMode says which quarantine (R9) the simulated nodes run with.
+type QuarantineMode int
+
+// The quarantine modes.
+const (
+	// QuarantineSafe: the safe value the protocol computes (the default).
+	QuarantineSafe QuarantineMode = iota
+	// QuarantineNone: no quarantine at all (R9 broken; the protocol
+	// config's Unsafe is set). --quarantine 0.
+	QuarantineNone
+	// QuarantineFixed: Options.Quarantine as given, Unsafe set whatever
+	// its value (it may be below the safe one). --quarantine D.
+	QuarantineFixed
+)
 
 // Options configure one simulated run. DefaultOptions gives the values of
 // the `tenure sim` defaults; every field is used as given (no zero means
@@ -105,10 +130,11 @@ type Options struct {
 	AssumedDrift float64
 	// Margin is the protocol's operation margin m (Config.Margin).
 	Margin time.Duration
-	// Quarantine overrides the protocol's quarantine: negative means the
-	// safe value computed by the protocol, zero means none at all (R9
-	// broken; Unsafe is set), positive is used as given (Unsafe is set if
-	// it is below the safe value).
+	// QuarantineMode says which quarantine restarted nodes sit out: the
+	// safe one the protocol computes, none, or Quarantine.
+	QuarantineMode QuarantineMode
+	// Quarantine is the quarantine of QuarantineFixed (positive); zero in
+	// the other modes.
 	Quarantine time.Duration
 	// NoEra restarts crashed nodes with StartCrashed{Era: 0}: the durable
 	// era floor is lost (R12 broken).
@@ -149,23 +175,23 @@ type Options struct {
 // operator mistakes and no agents.
 func DefaultOptions() Options {
 	return Options{
-		Seed:         1,
-		Voters:       5,
-		Clients:      2,
-		Leases:       3,
-		Duration:     10 * time.Minute,
-		TTL:          2 * time.Second,
-		Drift:        1e-4,
-		AssumedDrift: 1e-4,
-		Margin:       time.Millisecond,
-		Quarantine:   -1,
-		Faults:       Preset(FaultsMild),
-		Workload:     true,
-		Think:        2 * time.Second,
-		Hold:         4 * time.Second,
-		WriteEvery:   250 * time.Millisecond,
-		TryShare:     0.2,
-		Regrab:       0.1,
+		Seed:           1,
+		Voters:         5,
+		Clients:        2,
+		Leases:         3,
+		Duration:       10 * time.Minute,
+		TTL:            2 * time.Second,
+		Drift:          1e-4,
+		AssumedDrift:   1e-4,
+		Margin:         time.Millisecond,
+		QuarantineMode: QuarantineSafe,
+		Faults:         Preset(FaultsMild),
+		Workload:       true,
+		Think:          2 * time.Second,
+		Hold:           4 * time.Second,
+		WriteEvery:     250 * time.Millisecond,
+		TryShare:       0.2,
+		Regrab:         0.1,
 		// No agents: the edge model is off until Agents and Clients are set.
 		Edge: Edge{DelayMin: time.Millisecond, DelayMax: 20 * time.Millisecond, HoldShare: 0.3, Stops: 2},
 	}
@@ -203,6 +229,12 @@ func (o *Options) Validate() error {
 		return bad("think, hold and write-every must be positive")
 	case !prob(o.TryShare) || !prob(o.Regrab):
 		return bad("try share and regrab must be probabilities")
+	case o.QuarantineMode < QuarantineSafe || o.QuarantineMode > QuarantineFixed:
+		return bad("quarantine mode %d unknown", o.QuarantineMode)
+	case o.QuarantineMode == QuarantineFixed && o.Quarantine <= 0:
+		return bad("quarantine %v: want a positive duration", o.Quarantine)
+	case o.QuarantineMode != QuarantineFixed && o.Quarantine != 0:
+		return bad("quarantine %v: set only with QuarantineFixed", o.Quarantine)
 	}
 	if _, err := o.protocolConfig("n1", []string{"n1"}); err != nil {
 		return err
@@ -240,10 +272,10 @@ func (o *Options) protocolConfigTTL(self string, voters []string, ttl time.Durat
 		Margin:     o.Margin,
 		Weaken:     o.Weaken,
 	}
-	switch {
-	case o.Quarantine == 0:
+	switch o.QuarantineMode {
+	case QuarantineNone:
 		cfg.Quarantine, cfg.Unsafe = 1, true // 1 ns: no quarantine at all
-	case o.Quarantine > 0:
+	case QuarantineFixed:
 		cfg.Quarantine, cfg.Unsafe = o.Quarantine, true
 	}
 	if err := cfg.Validate(); err != nil {

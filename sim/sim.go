@@ -131,34 +131,13 @@ func New(opts Options, trace io.Writer) (*Sim, error) {
 				s.clientSchedule(n, l, actStart, s.expDelay(opts.Think))
 			}
 		}
-		s.scheduleFault(faultPartition)
-		s.scheduleFault(faultCrash)
-		s.scheduleFault(faultPause)
-		s.scheduleFault(faultRestore)
-		s.scheduleFault(faultWipe)
-		s.scheduleFault(faultAgentStop)
+		for k := range faultKinds {
+			s.scheduleFault(k + 1)
+		}
 		s.push(event{at: s.quietAt, kind: evQuiet})
 	}
 	s.startEdge()
 	return s, nil
-}
-
-// Run simulates a whole run with the random workload and returns its
-// result. It stops early at the first violation.
-func Run(opts Options) (*Result, error) {
-	s, err := New(opts, nil)
-	if err != nil {
-		return nil, err
-	}
-	return s.RunToEnd(), nil
-}
-
-// RunToEnd runs the scheduled workload until the end of the quiet phase or
-// the first violation, and returns the result.
-func (s *Sim) RunToEnd() *Result {
-	start := time.Now()
-	s.runUntil(s.end)
-	return s.result(time.Since(start))
 }
 
 // push schedules e, stamping its sequence number.

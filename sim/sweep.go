@@ -1,5 +1,11 @@
 package sim
 
+// The drivers: Run, RunToEnd and Sweep. They are the only code of the
+// package that reads the wall clock (to report a run's speed: Result.Wall,
+// Summary.WallSeconds and EventsPerSec, which nothing simulated sees) or
+// starts goroutines (Sweep runs seeds in parallel, each run single-threaded
+// and deterministic on its own). TestDeterministicCore keeps it so.
+
 import (
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +15,24 @@ import (
 	"sync/atomic"
 	"time"
 )
+
+// Run simulates a whole run with the random workload and returns its
+// result. It stops early at the first violation.
+func Run(opts Options) (*Result, error) {
+	s, err := New(opts, nil)
+	if err != nil {
+		return nil, err
+	}
+	return s.RunToEnd(), nil
+}
+
+// RunToEnd runs the scheduled workload until the end of the quiet phase or
+// the first violation, and returns the result.
+func (s *Sim) RunToEnd() *Result {
+	start := time.Now()
+	s.runUntil(s.end)
+	return s.result(time.Since(start))
+}
 
 // Summary aggregates the runs of a sweep. Everything in it but the wall
 // time and the speed is a function of the options and the seeds alone.

@@ -181,7 +181,7 @@ svg text{font:12px system-ui,sans-serif} pre{background:#f6f6f6;padding:8px;over
 		r.Grants, 100*r.Availability, r.TraceDigest[:16])
 	if v := tl.Violation; v != nil {
 		fmt.Fprintf(&b, `<div class="bad">VIOLATION %s on %s at %s: %s</div>`+"\n",
-			html.EscapeString(v.Kind), html.EscapeString(v.Lease), fmtTime(int64(v.At)), html.EscapeString(v.Detail))
+			html.EscapeString(string(v.Kind)), html.EscapeString(v.Lease), fmtTime(int64(v.At)), html.EscapeString(v.Detail))
 	} else {
 		b.WriteString(`<div>No violation.</div>` + "\n")
 	}
@@ -343,7 +343,7 @@ func svgTimeline(b *strings.Builder, tl *Timeline, from, to time.Duration, label
 		if vx > width-200 {
 			anchor, tx = "end", vx-4
 		}
-		fmt.Fprintf(b, `<text x="%.1f" y="%d" fill="#d00" font-weight="700" text-anchor="%s">%s %s</text>`+"\n", tx, height-6, anchor, html.EscapeString(v.Kind), html.EscapeString(v.Lease))
+		fmt.Fprintf(b, `<text x="%.1f" y="%d" fill="#d00" font-weight="700" text-anchor="%s">%s %s</text>`+"\n", tx, height-6, anchor, html.EscapeString(string(v.Kind)), html.EscapeString(v.Lease))
 	}
 	b.WriteString("</svg>\n")
 }

@@ -16,7 +16,7 @@ type weakCase struct {
 	weak    func(*Options)
 	seeds   int
 	control int
-	kinds   []string // acceptable violation kinds
+	kinds   []ViolationKind // acceptable violation kinds
 }
 
 // checkWeakCase runs both halves of a weakCase.
@@ -72,9 +72,9 @@ func TestMisconfigurationsCaught(t *testing.T) {
 			name:  "R9 quarantine 0",
 			rule:  "forgotten promises: two owners",
 			base:  func(o *Options) { o.Faults.Crashes = 10 },
-			weak:  func(o *Options) { o.Quarantine = 0 },
+			weak:  func(o *Options) { o.QuarantineMode = QuarantineNone },
 			seeds: 60, control: 20,
-			kinds: []string{VTwoHolders},
+			kinds: []ViolationKind{VTwoHolders},
 		},
 		{
 			// R8: clocks drift 1% while the protocol assumes none: a paused
@@ -89,7 +89,7 @@ func TestMisconfigurationsCaught(t *testing.T) {
 			},
 			weak:  func(o *Options) { o.AssumedDrift = 0 },
 			seeds: 60, control: 20,
-			kinds: []string{VTwoHolders},
+			kinds: []ViolationKind{VTwoHolders},
 		},
 		{
 			// R12: restarts that lose the era floor start counting ballots
@@ -100,7 +100,7 @@ func TestMisconfigurationsCaught(t *testing.T) {
 			base:  func(o *Options) { o.Faults.Crashes = 10 },
 			weak:  func(o *Options) { o.NoEra = true },
 			seeds: 60, control: 20,
-			kinds: []string{VTokenOrder, VTwoHolders},
+			kinds: []ViolationKind{VTokenOrder, VTwoHolders},
 		},
 	}
 	for _, c := range cases {

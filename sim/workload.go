@@ -35,7 +35,7 @@ type client struct {
 }
 
 func (s *Sim) clientSchedule(n *node, l int, act uint64, delay int64) {
-	s.push(event{at: s.now + delay, kind: evClient, node: int32(n.idx), aux: int32(l), u: act, gen: n.clients[l].gen})
+	s.push(event{at: s.now + delay, kind: evClient, node: int32(n.idx), aux: int32(l), act: act, gen: n.clients[l].gen})
 }
 
 func (s *Sim) onClient(e *event) {
@@ -44,11 +44,11 @@ func (s *Sim) onClient(e *event) {
 		return
 	}
 	if n.paused { // the client is part of the paused process
-		n.deferred = append(n.deferred, deferredAct{lease: e.aux, act: e.u, gen: e.gen})
+		n.deferred = append(n.deferred, deferredAct{lease: e.aux, act: e.act, gen: e.gen})
 		return
 	}
 	s.stats.events++
-	s.clientAct(n, int(e.aux), e.u, e.gen)
+	s.clientAct(n, int(e.aux), e.act, e.gen)
 }
 
 func (s *Sim) clientAct(n *node, l int, act uint64, gen uint32) {

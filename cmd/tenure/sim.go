@@ -60,9 +60,7 @@ type simFlags struct {
 	loss, dup    float64
 	tail         float64
 	delay        delayFlag
-	partitions   float64
-	crashes      float64
-	pauses       float64
+	rates        []float64 // one per sim.FaultKinds(), in its order
 	quarantine   time.Duration
 	margin       time.Duration
 	noEra        bool
@@ -70,15 +68,12 @@ type simFlags struct {
 	switched     int
 	lowMaxTTL    time.Duration
 	noDisk       bool
-	restores     float64
-	wipes        float64
 	wipeFresh    bool
 	zombies      bool
 	agents       int
 	edgeClients  int
 	edgeDelay    delayFlag
 	holdShare    float64
-	agentStops   float64
 	jsonOut      bool
 	timeline     string
 	trace        string
@@ -104,9 +99,17 @@ func newSimFlags() *simFlags {
 	fs.Float64Var(&f.tail, "tail", 0, "probability of a very late datagram (default: the preset's)")
 	f.delay = delayFlag{d.Faults.DelayMin, d.Faults.DelayMax}
 	fs.Var(&f.delay, "delay", "one-way delay range MIN-MAX, e.g. 1ms-30ms (default: the preset's)")
-	fs.Float64Var(&f.partitions, "partitions", 0, "partitions per simulated minute (default: the preset's)")
-	fs.Float64Var(&f.crashes, "crashes", 0, "crashes and clean restarts per simulated minute (default: the preset's)")
-	fs.Float64Var(&f.pauses, "pauses", 0, "process pauses per simulated minute (default: the preset's)")
+	// One rate flag per fault kind: a preset's kind defaults to 0 (the
+	// preset's rate), any other to its DefaultOptions value.
+	kinds := sim.FaultKinds()
+	f.rates = make([]float64, len(kinds))
+	for i, k := range kinds {
+		def := 0.0
+		if k.Preset == nil {
+			def = *k.Rate(&d)
+		}
+		fs.Float64Var(&f.rates[i], k.Flag, def, k.Usage)
+	}
 	fs.DurationVar(&f.quarantine, "quarantine", 0, "override the computed quarantine (0: none at all, unsafe)")
 	fs.DurationVar(&f.margin, "margin", d.Margin, "the protocol's operation margin m")
 	fs.BoolVar(&f.noEra, "no-era", false, "restart crashed nodes without their durable era floor (unsafe)")
@@ -114,8 +117,6 @@ func newSimFlags() *simFlags {
 	fs.IntVar(&f.switched, "switched", 0, "operator: how many of the --old-voters already run the new list")
 	fs.DurationVar(&f.lowMaxTTL, "low-max-ttl", 0, "operator: lower MaxTTL to this a third into the run, for every later start (0: off)")
 	fs.BoolVar(&f.noDisk, "no-disk-clients", false, "operator: client nodes run without a data dir and restart within the second")
-	fs.Float64Var(&f.restores, "restores", 0, "operator: data-dir backups and restores of voters per simulated minute (never beyond the limit below)")
-	fs.Float64Var(&f.wipes, "wipes", 0, "operator: voters restarted with an empty data dir per simulated minute (never beyond the limit below)")
 	fs.BoolVar(&f.wipeFresh, "wipe-fresh", false, "operator: a wiped voter starts as a new cluster (fresh) instead of crashed from era 0")
 	fs.BoolVar(&f.zombies, "zombies", false, "operator: datagrams in flight from and to a stopped node reach its next incarnation")
 	fs.IntVar(&f.agents, "agents", 0, "edge: the last N nodes run a tenure agent instead of embedded clients")
@@ -123,7 +124,6 @@ func newSimFlags() *simFlags {
 	f.edgeDelay = delayFlag{d.Edge.DelayMin, d.Edge.DelayMax}
 	fs.Var(&f.edgeDelay, "edge-delay", "edge: client-agent one-way delay range MIN-MAX")
 	fs.Float64Var(&f.holdShare, "hold-share", d.Edge.HoldShare, "edge: fraction of tenures kept by a hold stream instead of keepalives")
-	fs.Float64Var(&f.agentStops, "agent-stops", d.Edge.Stops, "edge: agent stops (and restarts) per simulated minute")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the report as one JSON object")
 	fs.StringVar(&f.timeline, "timeline", "", "write an HTML timeline of the run (the first violating seed of a sweep) to FILE")
 	fs.StringVar(&f.trace, "trace", "", "write the text trace of the run (the first seed) to FILE")
@@ -179,10 +179,10 @@ func (f *simFlags) options() (sim.Options, error) {
 	o.AssumedDrift = f.drift
 	o.NoEra = f.noEra
 	o.Operator = sim.Operator{OldVoters: f.oldVoters, Switched: f.switched, LowMaxTTL: f.lowMaxTTL,
-		NoDiskClients: f.noDisk, Restores: f.restores, Wipes: f.wipes, WipeFresh: f.wipeFresh, Zombies: f.zombies}
+		NoDiskClients: f.noDisk, WipeFresh: f.wipeFresh, Zombies: f.zombies}
 	o.Edge.Agents, o.Edge.Clients = f.agents, f.edgeClients
 	o.Edge.DelayMin, o.Edge.DelayMax = f.edgeDelay.min, f.edgeDelay.max
-	o.Edge.HoldShare, o.Edge.Stops = f.holdShare, f.agentStops
+	o.Edge.HoldShare = f.holdShare
 	set := map[string]bool{}
 	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	if set["assumed-drift"] {
@@ -200,20 +200,19 @@ func (f *simFlags) options() (sim.Options, error) {
 	if set["delay"] {
 		o.Faults.DelayMin, o.Faults.DelayMax = f.delay.min, f.delay.max
 	}
-	if set["partitions"] {
-		o.Faults.Partitions = f.partitions
-	}
-	if set["crashes"] {
-		o.Faults.Crashes = f.crashes
-	}
-	if set["pauses"] {
-		o.Faults.Pauses = f.pauses
+	for i, k := range sim.FaultKinds() {
+		if set[k.Flag] {
+			*k.Rate(&o) = f.rates[i]
+		}
 	}
 	if set["quarantine"] {
 		if f.quarantine < 0 {
 			return o, fmt.Errorf("%w: quarantine %v is negative", sim.ErrOptions, f.quarantine)
 		}
-		o.Quarantine = f.quarantine
+		o.QuarantineMode, o.Quarantine = sim.QuarantineNone, 0
+		if f.quarantine > 0 {
+			o.QuarantineMode, o.Quarantine = sim.QuarantineFixed, f.quarantine
+		}
 	}
 	if f.seeds < 1 {
 		return o, fmt.Errorf("%w: seeds %d: want at least 1", sim.ErrOptions, f.seeds)
@@ -349,7 +348,7 @@ func printSummary(w io.Writer, f *simFlags, o sim.Options, s *sim.Summary) {
 		seeds, o.Voters, o.Clients, o.Leases, o.Duration, f.faults, o.TTL, o.Drift, o.AssumedDrift)
 	result := "OK, no violation"
 	if len(s.Violations) > 0 {
-		result = "VIOLATION (" + s.Violations[0].Kind + ")"
+		result = "VIOLATION (" + string(s.Violations[0].Kind) + ")"
 	}
 	row := func(k, v string, a ...any) { fmt.Fprintf(w, "  %-18s %s\n", k, fmt.Sprintf(v, a...)) }
 	row("result", "%s", result)
