@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -66,3 +67,45 @@ func TokenBallot(token uint64) (era, round uint32) {
 
 // String formats the ballot as era.round@node.
 func (b Ballot) String() string { return fmt.Sprintf("%d.%d@%s", b.Era, b.Round, b.Node) }
+
+// observeEra raises the era floor to e if e is higher; the new floor goes to
+// the driver to persist before any message of this output leaves (R12).
+func (m *Machine) observeEra(e uint32) {
+	if e > m.era {
+		m.era = e
+		m.round = 0
+		m.out.PersistEra = e
+	}
+}
+
+// nextBallot picks a ballot above everything seen for the name (R3). It
+// moves to the next era when rounds run out and reports false when eras run
+// out too.
+func (m *Machine) nextBallot(seen Ballot) (Ballot, bool) {
+	m.observeEra(seen.Era)
+	r := m.round
+	if seen.Era == m.era && seen.Round > r {
+		r = seen.Round
+	}
+	if r == math.MaxUint32 {
+		if m.era == math.MaxUint32 {
+			m.tokensExhausted = true
+			return Ballot{}, false
+		}
+		m.observeEra(m.era + 1)
+		r = 0
+	}
+	m.round = r + 1
+	return Ballot{Era: m.era, Round: m.round, Node: m.cfg.Self}, true
+}
+
+func (m *Machine) nextAttempt() uint64 {
+	m.attempts++
+	if uint32(m.attempts) == 0 { // the low half ran out: a new tag
+		m.attempts = m.newAttemptTag() + 1
+	}
+	return m.attempts
+}
+
+// newAttemptTag is a fresh random high half for attempt ids (never zero).
+func (m *Machine) newAttemptTag() uint64 { return uint64(m.rnd.Int64N(1<<31)+1) << 32 }

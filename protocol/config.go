@@ -21,7 +21,8 @@ const (
 	MaxNodeNameLen = 128
 )
 
-// Defaults used by DefaultConfig and by zero fields of Config.
+// Defaults: Config.Validate fills each into the matching zero field of a
+// Config.
 const (
 	// DefaultMaxDrift is the assumed clock-rate error ε: 1e-3 (1000 ppm),
 	// ten times a typical quartz oscillator and twice NTP's maximum slew.

@@ -46,6 +46,48 @@
 // that may have forgotten promises moves to era E+1 and refuses ballots of
 // era <= E, and a node that sees a higher era persists it before answering.
 //
+// # Reading order
+//
+// The rules R1-R20 are written out in RULES.md, next to this file: each
+// with the code that keeps it and the tests that check it. Code and tests
+// cite them as "R7: ...". Read top to bottom:
+//
+//   - RULES.md: the safety contract, rule by rule, with its code and tests.
+//   - ballot.go: Time, Ballot and tokens; choosing the next ballot and the
+//     era floor (R3, R12).
+//   - config.go, bounds.go, errors.go: the settings, their defaults and
+//     checks (R8, R9, R19); the errors callers match.
+//   - identity.go, messages.go, codec.go: what every datagram carries (R17),
+//     the messages, and their wire format.
+//   - machine.go: the Machine, its inputs (Step, Tick) and outputs (Ready);
+//     events.go, counters.go: what it reports.
+//   - state.go: how a start sets the era and the quarantine (R9, R12), and
+//     the state kept across a clean restart.
+//   - The acceptor: slot.go (its record for one name, the handoff grace,
+//     garbage collection), acceptor.go (the shared gate, then each decision
+//     as a pure function, decidePrepare for R4 and decidePropose for R5,
+//     recorded and answered by onPrepare, onPropose, onRelease, onQuery).
+//   - The proposer: claim.go (its state for one name and its stages:
+//     waiting, preparing, proposing, held, renewing; the timer), requests.go
+//     (Acquire, Cancel, Release, Abandon, Holding), attempt.go (one round
+//     and its answers: R2, R6, R7), renewal.go (one-phase renewal, R11, and
+//     resends), release.go (R10), query.go (R14; listing.go lists the
+//     leases this node's acceptor knows).
+//   - hello.go: proving a start is the newest incarnation (R18, R20).
+//   - invariants.go: the local invariants, checked between inputs.
+//   - weaken.go: the deliberately broken rules of the mutants build.
+//
+// Tests: rules_test.go (R1-R7), rules_r8_r14_test.go (R8-R14) and
+// rules_edge_test.go (R17-R20) have one or more tests per rule, named after
+// it (TestR7...); R15 and R16 are the node's and the agent's, tested
+// there. mutants_test.go shows that each rule's check fails when its
+// weakening is on; property_test.go and liveness_test.go run random
+// clusters; scenario_test.go runs the scripts in testdata/scripts;
+// acceptor_test.go checks the acceptor's pure decisions case by case;
+// invariants_test.go breaks each local invariant by hand. harness_test.go
+// is the small cluster they share; it checks the local invariants after
+// every input.
+//
 // # Guarantees and fault model
 //
 // With clock rates within [1-ε, 1+ε] of real time (ε = Config.MaxDrift),

@@ -31,8 +31,10 @@ var (
 	ErrTokensExhausted = errors.New("protocol: fencing tokens exhausted")
 	// ErrStopped means the machine was shut down.
 	ErrStopped = errors.New("protocol: stopped")
+	// ErrNoQuorum means a query got answers from fewer than a majority of
+	// voters before it gave up.
+	ErrNoQuorum = errors.New("protocol: no majority of voters answered")
+	// ErrInvariant means CheckInvariants found a broken local invariant: a
+	// bug in this package, never a fault of the network or the peers.
+	ErrInvariant = errors.New("protocol: invariant broken")
 )
-
-// ErrNoQuorum means a query got answers from fewer than a majority of voters
-// before it gave up.
-var ErrNoQuorum = errors.New("protocol: no majority of voters answered")

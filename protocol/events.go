@@ -56,6 +56,10 @@ type Event struct {
 	Err      error
 	Holder   LeaseInfo
 	QueryID  uint64
+	// Started is, for EventRenewed, the instant the renewal round that
+	// won started (its first Propose): the driver measures renewal latency
+	// from it.
+	Started Time
 }
 
 // Output is what one or more inputs produced. The driver must handle it in

@@ -79,6 +79,11 @@ func (h *harness) local(n *hnode) Time { return h.now + n.skew }
 
 // collect moves a node's output into the queue and the event log.
 func (h *harness) collect(n *hnode) {
+	// Every input of every test is followed by the assert-style invariant
+	// check (invariants.go).
+	if err := n.m.CheckInvariants(); err != nil {
+		h.t.Fatalf("%s: %v", n.name, err)
+	}
 	out := n.m.Ready()
 	if out.PersistEra != 0 {
 		n.era = out.PersistEra

@@ -156,7 +156,7 @@ func (m *Machine) staleStart(now Time) {
 		return
 	}
 	if m.era == math.MaxUint32 {
-		m.exhaust = true
+		m.tokensExhausted = true
 	} else {
 		m.observeEra(m.era + 1)
 	}
@@ -172,7 +172,7 @@ func (m *Machine) staleStart(now Time) {
 // that may have forgotten promises learned that ballots of era e exist.
 func (m *Machine) raiseFloor(e uint32) {
 	if e == math.MaxUint32 {
-		m.exhaust = true
+		m.tokensExhausted = true
 		return
 	}
 	m.observeEra(e + 1)

@@ -16,46 +16,6 @@ type Rand interface {
 	Int64N(n int64) int64
 }
 
-// StartKind says what a node remembers when its machine starts (R9, R12).
-type StartKind int
-
-// Start kinds. The zero value is invalid.
-const (
-	// StartFresh is the first start on an empty data dir: nothing can have
-	// been forgotten, so no quarantine.
-	StartFresh StartKind = 1 + iota
-	// StartClean restores the State written at a clean shutdown: promises,
-	// accepted leases and counters. No quarantine, no era bump.
-	StartClean
-	// StartCrashed is any other start: after a crash, or without a data dir.
-	// The node moves its era to Era+1, refuses ballots of era <= Era, and
-	// sits out the quarantine as an acceptor.
-	StartCrashed
-)
-
-// Start tells New what the node remembers.
-type Start struct {
-	Kind StartKind
-	// Era: for StartFresh the first era (0 means 1); for StartCrashed the
-	// durable era floor read at start (with no data dir, a value that
-	// usually rises, such as the wall clock in seconds).
-	Era uint32
-	// State is the clean-shutdown state, for StartClean.
-	State *State
-	// Boot is the data dir's durable start counter, raised and made
-	// durable by the driver before every start; 0 without a data dir. A
-	// voter that would skip the quarantine (StartFresh, StartClean) proves
-	// to its peers that Boot is its newest incarnation first (R18).
-	Boot uint64
-	// Bounds are the persisted bounds (R19): the quarantine of a crashed
-	// start covers them.
-	Bounds Bounds
-	// Peers are the persisted incarnations this voter heard from the other
-	// voters (Output.PersistPeers), so that even after a crash it can tell
-	// a peer that comes back from a stale copy (R18).
-	Peers []PeerIncarnation
-}
-
 // Machine is the lease protocol for one node: the acceptor for its own votes
 // (if it is a voter) and the proposer for its own requests, for any number of
 // lease names. It is deterministic and does no I/O: every input carries the
@@ -63,25 +23,25 @@ type Start struct {
 //
 // A Machine is not safe for concurrent use: one goroutine owns it.
 type Machine struct {
-	cfg      Config
-	id       Identity // carried by every datagram (R17)
-	voters   quorum.Set
-	selfIdx  int // -1 when this node is not a voter
-	rnd      Rand
-	stopped  bool
-	exhaust  bool // eras ran out (ErrTokensExhausted)
-	era      uint32
-	round    uint32
-	attempts uint64
-	queryID  uint64
+	cfg             Config
+	id              Identity // carried by every datagram (R17)
+	voters          quorum.Set
+	selfIdx         int // -1 when this node is not a voter
+	rnd             Rand
+	stopped         bool
+	tokensExhausted bool // eras ran out (ErrTokensExhausted)
+	era             uint32
+	round           uint32
+	attempts        uint64
+	queryID         uint64
 
 	// Acceptor.
-	rejectBelow     uint32 // ballots of a lower era are refused (R12)
-	quarantineUntil Time   // Prepare, Propose, Release ignored before (R9)
-	quarantine      bool   // quarantineUntil applies (a crashed start)
-	acc             map[string]*slot
-	forgotten       Ballot // highest promise of a slot dropped by GC
-	bounds          Bounds // persisted: what the quarantine must cover (R19)
+	rejectBelow     uint32           // ballots of a lower era are refused (R12)
+	quarantineUntil Time             // Prepare, Propose, Release ignored before (R9)
+	quarantine      bool             // quarantineUntil applies (a crashed start)
+	slots           map[string]*slot // one per lease name in use
+	forgotten       Ballot           // highest promise of a slot dropped by GC
+	bounds          Bounds           // persisted: what the quarantine must cover (R19)
 
 	// Incarnations (R18).
 	boot, nonce uint64                 // this start
@@ -92,7 +52,7 @@ type Machine struct {
 	peerEra     uint32                 // the highest era floor a HelloReply reported
 
 	// Proposer.
-	props   map[string]*lease
+	claims  map[string]*claim // this node's requests and tenures, by name
 	queries map[uint64]*query
 	dpCache map[time.Duration]time.Duration
 	relq    releaseQueue
@@ -101,6 +61,7 @@ type Machine struct {
 	seq    uint64
 
 	counters Counters
+	marks    *invariantMarks // nil until CheckInvariants first runs
 
 	// Outputs.
 	out, spare Output
@@ -127,8 +88,8 @@ func New(cfg Config, start Start, rnd Rand, now Time) (*Machine, error) {
 		voters:  voters,
 		selfIdx: -1,
 		rnd:     rnd,
-		acc:     map[string]*slot{},
-		props:   map[string]*lease{},
+		slots:   map[string]*slot{},
+		claims:  map[string]*claim{},
 		queries: map[uint64]*query{},
 		dpCache: map[time.Duration]time.Duration{},
 	}
@@ -150,30 +111,8 @@ func New(cfg Config, start Start, rnd Rand, now Time) (*Machine, error) {
 		m.bounds = b
 		m.out.PersistBounds = b
 	}
-	switch start.Kind {
-	case StartFresh:
-		m.era = max(start.Era, 1)
-		m.out.PersistEra = m.era
-		m.startVerify(now, true)
-	case StartCrashed:
-		if start.Era == math.MaxUint32 {
-			return nil, ErrTokensExhausted
-		}
-		m.era = start.Era + 1
-		m.rejectBelow = m.era
-		m.out.PersistEra = m.era
-		m.quarantineUntil = now.Add(m.crashQuarantine())
-		m.quarantine = true
-		m.amnesic = true
-		m.startVerify(now, false)
-	case StartClean:
-		if start.State == nil {
-			return nil, fmt.Errorf("%w: StartClean without State", ErrConfig)
-		}
-		m.restore(start.State, now)
-		m.startVerify(now, false)
-	default:
-		return nil, fmt.Errorf("%w: Start.Kind %d", ErrConfig, start.Kind)
+	if err := m.applyStart(start, now); err != nil {
+		return nil, err
 	}
 	// Attempt ids must never repeat across incarnations (R20): an answer
 	// to an attempt of the previous incarnation must not count for this
@@ -324,48 +263,6 @@ func (m *Machine) emit(e Event) {
 	}
 	m.out.Events = append(m.out.Events, e)
 }
-
-// observeEra raises the era floor to e if e is higher; the new floor goes to
-// the driver to persist before any message of this output leaves (R12).
-func (m *Machine) observeEra(e uint32) {
-	if e > m.era {
-		m.era = e
-		m.round = 0
-		m.out.PersistEra = e
-	}
-}
-
-// nextBallot picks a ballot above everything seen for the name (R3). It
-// moves to the next era when rounds run out and reports false when eras run
-// out too.
-func (m *Machine) nextBallot(seen Ballot) (Ballot, bool) {
-	m.observeEra(seen.Era)
-	r := m.round
-	if seen.Era == m.era && seen.Round > r {
-		r = seen.Round
-	}
-	if r == math.MaxUint32 {
-		if m.era == math.MaxUint32 {
-			m.exhaust = true
-			return Ballot{}, false
-		}
-		m.observeEra(m.era + 1)
-		r = 0
-	}
-	m.round = r + 1
-	return Ballot{Era: m.era, Round: m.round, Node: m.cfg.Self}, true
-}
-
-func (m *Machine) nextAttempt() uint64 {
-	m.attempts++
-	if uint32(m.attempts) == 0 { // the low half ran out: a new tag
-		m.attempts = m.newAttemptTag() + 1
-	}
-	return m.attempts
-}
-
-// newAttemptTag is a fresh random high half for attempt ids (never zero).
-func (m *Machine) newAttemptTag() uint64 { return uint64(m.rnd.Int64N(1<<31)+1) << 32 }
 
 // schedule asks for fire(m, now) of owner at instant at. A later schedule for
 // the same owner replaces the earlier one.

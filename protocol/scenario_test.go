@@ -263,123 +263,177 @@ func filter(opt map[string]string) func(hmsg) bool {
 	}
 }
 
-func (s *script) exec(cmd string) []string {
+// command is one script line: its name, positional arguments and
+// key=value options.
+type command struct {
+	name string
+	pos  []string
+	opt  map[string]string
+}
+
+// scriptCommands holds one handler per script command (see the list at the
+// top of this file).
+var scriptCommands = map[string]func(s *script, c command){
+	"nodes":           func(s *script, c command) { s.nodes(c.pos, c.opt) },
+	"acquire":         (*script).acquire,
+	"release":         (*script).endTenure,
+	"abandon":         (*script).endTenure,
+	"cancel":          (*script).cancel,
+	"query":           (*script).query,
+	"deliver":         func(s *script, c command) { s.deliver(c.opt) },
+	"drop":            (*script).drop,
+	"dup":             (*script).dup,
+	"stash":           (*script).stashCmd,
+	"unstash":         (*script).unstash,
+	"tick":            func(s *script, c command) { s.h.advance(s.dur(c.pos[0])) },
+	"run":             (*script).run,
+	"crash":           (*script).crash,
+	"restart-crashed": (*script).restartCrashed,
+	"shutdown":        (*script).shutdown,
+	"restart-clean":   (*script).restartClean,
+	"holders":         func(s *script, c command) { s.holders(c.pos[0]) },
+	"queue":           (*script).queue,
+}
+
+func (s *script) exec(line string) []string {
 	s.out = nil
-	f := strings.Fields(cmd)
+	f := strings.Fields(line)
 	pos, opt := args(f[1:])
 	if f[0] != "nodes" && s.h == nil {
-		s.fail("%q before nodes", cmd)
+		s.fail("%q before nodes", line)
 	}
-	switch f[0] {
-	case "nodes":
-		s.nodes(pos, opt)
-	case "acquire":
-		n := s.node(pos[0])
-		req := AcquireRequest{Name: pos[1], Wait: slices.Contains(pos, "wait")}
-		if v := opt["ttl"]; v != "" {
-			req.TTL = s.dur(v)
-		}
-		if v := opt["value"]; v != "" {
-			req.Value = []byte(v)
-		}
-		if err := n.m.Acquire(s.h.local(n), req); err != nil {
-			s.printf("error: %v", err)
-		}
-		s.h.collect(n)
-	case "release", "abandon":
-		n := s.node(pos[0])
-		token, _, ok := n.m.Holding(pos[1])
-		if !ok {
-			s.printf("%s does not hold %s", pos[0], pos[1])
-			break
-		}
-		var err error
-		if f[0] == "release" {
-			err = n.m.Release(s.h.local(n), pos[1], token)
-		} else {
-			err = n.m.Abandon(s.h.local(n), pos[1], token)
-		}
-		if err != nil {
-			s.printf("error: %v", err)
-		}
-		s.h.collect(n)
-	case "cancel":
-		n := s.node(pos[0])
-		n.m.Cancel(s.h.local(n), pos[1])
-		s.h.collect(n)
-	case "query":
-		n := s.node(pos[0])
-		if _, err := n.m.Query(s.h.local(n), pos[1]); err != nil {
-			s.printf("error: %v", err)
-		}
-		s.h.collect(n)
-	case "deliver":
-		s.deliver(opt)
-	case "drop":
-		for _, m := range s.h.take(filter(opt)) {
-			s.printf("dropped %s", describe(m))
-		}
-	case "dup":
-		var q []hmsg
-		match := filter(opt)
-		for _, m := range s.h.queue {
-			q = append(q, m)
-			if match(m) {
-				q = append(q, m)
-				s.printf("duplicated %s", describe(m))
-			}
-		}
-		s.h.queue = q
-	case "stash":
-		for _, m := range s.h.take(filter(opt)) {
-			s.stash = append(s.stash, m)
-			s.printf("stashed %s", describe(m))
-		}
-	case "unstash":
-		s.h.queue = append(s.h.queue, s.stash...)
-		s.printf("unstashed %d", len(s.stash))
-		s.stash = nil
-	case "tick":
-		s.h.advance(s.dur(pos[0]))
-	case "run":
-		send := s.h.onSend
-		s.h.onSend = nil // too many to print; events tell the story
-		s.h.settle(s.dur(pos[0]), nil)
-		s.h.onSend = send
-	case "crash":
-		n := s.node(pos[0])
-		n.m.Stop()
-		n.down = true
-	case "restart-crashed":
-		n := s.node(pos[0])
-		s.h.start(pos[0], Start{Kind: StartCrashed, Era: n.era})
-		s.printf("%s: era=%d quarantine=%v", pos[0], n.m.Era(), n.m.QuarantineUntil().Sub(s.h.local(n)))
-	case "shutdown":
-		n := s.node(pos[0])
-		raw, err := EncodeState(n.m.Snapshot(s.h.local(n)))
-		if err != nil {
-			s.fail("EncodeState: %v", err)
-		}
-		s.clean[pos[0]] = raw
-		n.down = true
-	case "restart-clean":
-		st, err := DecodeState(s.clean[pos[0]])
-		if err != nil {
-			s.fail("DecodeState: %v", err)
-		}
-		s.h.start(pos[0], Start{Kind: StartClean, State: st})
-		n := s.node(pos[0])
-		s.printf("%s: era=%d quarantined=%v", pos[0], n.m.Era(), n.m.Quarantined(s.h.local(n)))
-	case "holders":
-		s.holders(pos[0])
-	case "queue":
-		for _, m := range s.h.queue {
-			s.printf("%s", describe(m))
-		}
-	default:
-		s.fail("unknown command %q", cmd)
+	run, ok := scriptCommands[f[0]]
+	if !ok {
+		s.fail("unknown command %q", line)
 	}
+	run(s, command{name: f[0], pos: pos, opt: opt})
 	return s.out
+}
+
+func (s *script) acquire(c command) {
+	n := s.node(c.pos[0])
+	req := AcquireRequest{Name: c.pos[1], Wait: slices.Contains(c.pos, "wait")}
+	if v := c.opt["ttl"]; v != "" {
+		req.TTL = s.dur(v)
+	}
+	if v := c.opt["value"]; v != "" {
+		req.Value = []byte(v)
+	}
+	if err := n.m.Acquire(s.h.local(n), req); err != nil {
+		s.printf("error: %v", err)
+	}
+	s.h.collect(n)
+}
+
+// endTenure is release and abandon.
+func (s *script) endTenure(c command) {
+	n := s.node(c.pos[0])
+	token, _, ok := n.m.Holding(c.pos[1])
+	if !ok {
+		s.printf("%s does not hold %s", c.pos[0], c.pos[1])
+		return
+	}
+	var err error
+	if c.name == "release" {
+		err = n.m.Release(s.h.local(n), c.pos[1], token)
+	} else {
+		err = n.m.Abandon(s.h.local(n), c.pos[1], token)
+	}
+	if err != nil {
+		s.printf("error: %v", err)
+	}
+	s.h.collect(n)
+}
+
+func (s *script) cancel(c command) {
+	n := s.node(c.pos[0])
+	n.m.Cancel(s.h.local(n), c.pos[1])
+	s.h.collect(n)
+}
+
+func (s *script) query(c command) {
+	n := s.node(c.pos[0])
+	if _, err := n.m.Query(s.h.local(n), c.pos[1]); err != nil {
+		s.printf("error: %v", err)
+	}
+	s.h.collect(n)
+}
+
+func (s *script) drop(c command) {
+	for _, m := range s.h.take(filter(c.opt)) {
+		s.printf("dropped %s", describe(m))
+	}
+}
+
+func (s *script) dup(c command) {
+	var q []hmsg
+	match := filter(c.opt)
+	for _, m := range s.h.queue {
+		q = append(q, m)
+		if match(m) {
+			q = append(q, m)
+			s.printf("duplicated %s", describe(m))
+		}
+	}
+	s.h.queue = q
+}
+
+func (s *script) stashCmd(c command) {
+	for _, m := range s.h.take(filter(c.opt)) {
+		s.stash = append(s.stash, m)
+		s.printf("stashed %s", describe(m))
+	}
+}
+
+func (s *script) unstash(command) {
+	s.h.queue = append(s.h.queue, s.stash...)
+	s.printf("unstashed %d", len(s.stash))
+	s.stash = nil
+}
+
+func (s *script) run(c command) {
+	send := s.h.onSend
+	s.h.onSend = nil // too many to print; events tell the story
+	s.h.settle(s.dur(c.pos[0]), nil)
+	s.h.onSend = send
+}
+
+func (s *script) crash(c command) {
+	n := s.node(c.pos[0])
+	n.m.Stop()
+	n.down = true
+}
+
+func (s *script) restartCrashed(c command) {
+	n := s.node(c.pos[0])
+	s.h.start(c.pos[0], Start{Kind: StartCrashed, Era: n.era})
+	s.printf("%s: era=%d quarantine=%v", c.pos[0], n.m.Era(), n.m.QuarantineUntil().Sub(s.h.local(n)))
+}
+
+func (s *script) shutdown(c command) {
+	n := s.node(c.pos[0])
+	raw, err := EncodeState(n.m.Snapshot(s.h.local(n)))
+	if err != nil {
+		s.fail("EncodeState: %v", err)
+	}
+	s.clean[c.pos[0]] = raw
+	n.down = true
+}
+
+func (s *script) restartClean(c command) {
+	st, err := DecodeState(s.clean[c.pos[0]])
+	if err != nil {
+		s.fail("DecodeState: %v", err)
+	}
+	s.h.start(c.pos[0], Start{Kind: StartClean, State: st})
+	n := s.node(c.pos[0])
+	s.printf("%s: era=%d quarantined=%v", c.pos[0], n.m.Era(), n.m.Quarantined(s.h.local(n)))
+}
+
+func (s *script) queue(command) {
+	for _, m := range s.h.queue {
+		s.printf("%s", describe(m))
+	}
 }
 
 func (s *script) nodes(pos []string, opt map[string]string) {
@@ -460,7 +514,7 @@ func (s *script) holders(name string) {
 			line += " pending"
 		}
 		if nd.m.IsVoter() {
-			if sl := nd.m.acc[name]; sl != nil {
+			if sl := nd.m.slots[name]; sl != nil {
 				line += fmt.Sprintf(" | promised=%s", sl.promised)
 				if l := sl.info(now); l.Live() {
 					line += " lease=" + info(l)

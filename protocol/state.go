@@ -3,11 +3,83 @@ package protocol
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
+
+// StartKind says what a node remembers when its machine starts (R9, R12).
+type StartKind int
+
+// Start kinds. The zero value is invalid.
+const (
+	// StartFresh is the first start on an empty data dir: nothing can have
+	// been forgotten, so no quarantine.
+	StartFresh StartKind = 1 + iota
+	// StartClean restores the State written at a clean shutdown: promises,
+	// accepted leases and counters. No quarantine, no era bump.
+	StartClean
+	// StartCrashed is any other start: after a crash, or without a data dir.
+	// The node moves its era to Era+1, refuses ballots of era <= Era, and
+	// sits out the quarantine as an acceptor.
+	StartCrashed
+)
+
+// Start tells New what the node remembers.
+type Start struct {
+	Kind StartKind
+	// Era: for StartFresh the first era (0 means 1); for StartCrashed the
+	// durable era floor read at start (with no data dir, a value that
+	// usually rises, such as the wall clock in seconds).
+	Era uint32
+	// State is the clean-shutdown state, for StartClean.
+	State *State
+	// Boot is the data dir's durable start counter, raised and made
+	// durable by the driver before every start; 0 without a data dir. A
+	// voter that would skip the quarantine (StartFresh, StartClean) proves
+	// to its peers that Boot is its newest incarnation first (R18).
+	Boot uint64
+	// Bounds are the persisted bounds (R19): the quarantine of a crashed
+	// start covers them.
+	Bounds Bounds
+	// Peers are the persisted incarnations this voter heard from the other
+	// voters (Output.PersistPeers), so that even after a crash it can tell
+	// a peer that comes back from a stale copy (R18).
+	Peers []PeerIncarnation
+}
+
+// applyStart sets the era, the quarantine and the restored state for what the
+// node remembers (R9, R12), and begins the start's verification (R18).
+func (m *Machine) applyStart(start Start, now Time) error {
+	switch start.Kind {
+	case StartFresh:
+		m.era = max(start.Era, 1)
+		m.out.PersistEra = m.era
+		m.startVerify(now, true)
+	case StartCrashed:
+		if start.Era == math.MaxUint32 {
+			return ErrTokensExhausted
+		}
+		m.era = start.Era + 1
+		m.rejectBelow = m.era
+		m.out.PersistEra = m.era
+		m.quarantineUntil = now.Add(m.crashQuarantine())
+		m.quarantine = true
+		m.amnesic = true
+		m.startVerify(now, false)
+	case StartClean:
+		if start.State == nil {
+			return fmt.Errorf("%w: StartClean without State", ErrConfig)
+		}
+		m.restore(start.State, now)
+		m.startVerify(now, false)
+	default:
+		return fmt.Errorf("%w: Start.Kind %d", ErrConfig, start.Kind)
+	}
+	return nil
+}
 
 // StateVersion is the format version of an encoded State. ONLY APPEND.
 // Version 1 did not carry the quarantine and is refused: a node that finds
@@ -75,13 +147,13 @@ func (m *Machine) Snapshot(now Time) *State {
 	if m.Quarantined(now) {
 		st.QuarantineLeft = m.quarantineUntil.Sub(now)
 	}
-	names := make([]string, 0, len(m.acc))
-	for n := range m.acc {
+	names := make([]string, 0, len(m.slots))
+	for n := range m.slots {
 		names = append(names, n)
 	}
 	slices.Sort(names)
 	for _, n := range names {
-		s := m.acc[n]
+		s := m.slots[n]
 		ss := SlotState{Name: n, Promised: s.promised, PromisedAttempt: s.promisedAttempt, Owner: s.owner, Ballot: s.ballot,
 			LockDelay: s.lockDelay, Value: s.value, Released: s.released}
 		if s.until > now {
@@ -123,7 +195,7 @@ func (m *Machine) restore(st *State, now Time) {
 		s := &slot{name: ss.Name, promised: ss.Promised, promisedAttempt: ss.PromisedAttempt, owner: ss.Owner, ballot: ss.Ballot,
 			lockDelay: ss.LockDelay, value: ss.Value, released: ss.Released, touched: now}
 		s.until = now.Add(ss.Remaining)
-		m.acc[ss.Name] = s
+		m.slots[ss.Name] = s
 		m.schedule(s, max(s.blockedUntil(), now.Add(m.idleGC())))
 	}
 }

@@ -136,8 +136,8 @@ func TestForgottenSlotKeepsPromise(t *testing.T) {
 	p := newProbe(t, "a", abc, fresh, nil)
 	runExchanges(t, p, []exchange{{from: "x", msg: prepare(1, 7, "x"), want: TypePromise}})
 	p.tickTo(p.now.Add(3 * p.m.Config().MaxTTL))
-	if len(p.m.acc) != 0 {
-		t.Fatalf("idle slot not collected: %d slots", len(p.m.acc))
+	if len(p.m.slots) != 0 {
+		t.Fatalf("idle slot not collected: %d slots", len(p.m.slots))
 	}
 	runExchanges(t, p, []exchange{{from: "y", msg: prepare(1, 6, "y"), want: TypeReject, promised: b(1, 7, "x")}})
 	q := newProbe(t, "a", abc, Start{Kind: StartClean, State: p.m.Snapshot(p.now)}, nil)

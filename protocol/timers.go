@@ -1,7 +1,8 @@
 package protocol
 
-// timerOwner is anything the machine wakes up at an instant: a lease's
-// proposer state, an acceptor slot, a query, the release queue.
+// timerOwner is anything the machine wakes up at an instant: a claim (the
+// proposer's state for one name), an acceptor slot, a query, the release
+// queue.
 type timerOwner interface {
 	ticket() *ticket
 	fire(m *Machine, now Time)
