@@ -3,6 +3,8 @@ package agent
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,8 +22,34 @@ type Client struct {
 	BaseURL string
 	// Token is the bearer token, if the agent requires one.
 	Token string
-	// HTTP is the client to use; nil means http.DefaultClient.
+	// HTTP is the client to use; nil means http.DefaultClient. For an
+	// agent serving TLS with a certificate of a private CA, use
+	// TLSHTTPClient.
 	HTTP *http.Client
+}
+
+// TLSHTTPClient is an *http.Client for Client.HTTP that makes its TLS
+// connections with cfg (set cfg.RootCAs to trust a private CA), and is
+// otherwise like http.DefaultClient (proxy from the environment, the
+// default transport's timeouts).
+func TLSHTTPClient(cfg *tls.Config) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = cfg
+	return &http.Client{Transport: t}
+}
+
+// explainTLS adds what to do to a certificate error.
+func explainTLS(err error) error {
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ve *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &ua) || errors.As(err, &ve) && errors.As(ve.Err, &ua):
+		return fmt.Errorf("%w (the agent's TLS certificate is not signed by a CA this client trusts: give the client that CA, e.g. tenure --ca FILE)", err)
+	case errors.As(err, &hn):
+		return fmt.Errorf("%w (the agent's TLS certificate does not name the host of the URL)", err)
+	}
+	return err
 }
 
 // APIError is an answer with a status of 400 or more.
@@ -101,6 +129,14 @@ func (c *Client) Leases(ctx context.Context) (Leases, error) {
 	return l, err
 }
 
+// VoterLeases asks a voter's agent for every live lease its node knows
+// (GET /v1/leases?all=1): one voter's view, a hint (R14).
+func (c *Client) VoterLeases(ctx context.Context) (VoterLeases, error) {
+	var v VoterLeases
+	err := c.call(ctx, http.MethodGet, "/v1/leases?all=1", nil, &v)
+	return v, err
+}
+
 // call sends one request, with the lease key if key is given, and decodes
 // a 2xx JSON answer into out (if not nil) or an error answer into an
 // *APIError.
@@ -149,7 +185,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, key .
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, explainTLS(err)
 	}
 	if resp.StatusCode >= 400 {
 		defer resp.Body.Close()

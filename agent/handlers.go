@@ -352,8 +352,18 @@ func (a *Agent) handleHolder(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// handleList serves GET /v1/leases.
+// handleList serves GET /v1/leases, and GET /v1/leases?all=1
+// (handleListAll).
 func (a *Agent) handleList(w http.ResponseWriter, r *http.Request) {
+	all, herr := listAll(r)
+	if herr != nil {
+		writeError(w, herr.status, herr.msg)
+		return
+	}
+	if all {
+		a.handleListAll(w, r)
+		return
+	}
 	writeJSON(w, http.StatusOK, Leases{Leases: a.grants(time.Now())}) // never with lease keys
 }
 

@@ -1,11 +1,15 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/tenure-dev/tenure/internal/buildinfo"
 	"github.com/tenure-dev/tenure/node"
 	"github.com/tenure-dev/tenure/protocol"
 )
@@ -72,7 +76,22 @@ func newMetrics(a *Agent) (*metrics, error) {
 		gaugeFunc("tenure_hold_streams", "Hold-mode acquires being served (waiting for the lease or streaming).", a.holds.Load),
 		gaugeFunc("tenure_hold_streams_max", "The cap on hold-mode acquires (--http-max-holds).", func() int64 { return int64(a.cfg.MaxHolds) }),
 	}
-	for _, c := range append([]prometheus.Collector{m.acquisitions, m.acquireTime, m.releases, m.losses, m.keepalives, m.requests, m.refused, m.unavailable, m.observers, &statsCollector{a: a}}, gauges...) {
+	bi := buildinfo.Current()
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "tenure_build_info",
+		Help: "Always 1; its labels say what the agent was built from: version (module version, or (devel)), commit (VCS revision, or unknown), goversion, wire (protocol wire format version).",
+		ConstLabels: prometheus.Labels{"version": bi.Version, "commit": bi.Commit, "goversion": bi.GoVersion,
+			"wire": strconv.Itoa(bi.Wire)},
+	})
+	buildInfo.Set(1)
+	// The Go runtime's and the process's collectors, which a registry of
+	// the caller's may hold already.
+	for _, c := range []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		if err := a.cfg.Registry.Register(c); err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+			return nil, fmt.Errorf("%w: Registry: %w", ErrConfig, err)
+		}
+	}
+	for _, c := range append([]prometheus.Collector{buildInfo, m.acquisitions, m.acquireTime, m.releases, m.losses, m.keepalives, m.requests, m.refused, m.unavailable, m.observers, &statsCollector{a: a}}, gauges...) {
 		if err := a.cfg.Registry.Register(c); err != nil {
 			return nil, fmt.Errorf("%w: Registry: %w", ErrConfig, err)
 		}
@@ -80,6 +99,13 @@ func newMetrics(a *Agent) (*metrics, error) {
 	// Series that exist from the start read 0 instead of being absent.
 	for _, o := range []string{"granted", "held", "contended", "unavailable", "canceled", "error"} {
 		m.acquisitions.WithLabelValues(o)
+		m.acquireTime.WithLabelValues(o)
+	}
+	for _, o := range []string{"ok", "gone", "mismatch", "forbidden", "stopping", "bad_request"} {
+		m.keepalives.WithLabelValues(o)
+	}
+	for _, c := range []string{"2xx", "3xx", "4xx", "5xx"} {
+		m.requests.WithLabelValues(c)
 	}
 	for _, r := range []string{reasonClient, reasonKeepalive, reasonHangup, reasonShutdown} {
 		m.releases.WithLabelValues(r)
@@ -128,6 +154,7 @@ var (
 	descDupNames  = prometheus.NewDesc("tenure_duplicate_names_total", "Conflicts over a node name seen in gossip: another live process claiming this node's name, or two claiming another member's (R18).", nil, nil)
 	descVerifying = prometheus.NewDesc("tenure_start_verifying", "1 while this voter's start waits for the other voters to confirm it is not a stale copy of its data dir (R18), else 0.", nil, nil)
 	descStale     = prometheus.NewDesc("tenure_start_stale", "1 if this start was found stale (a restored, copied or wiped data dir) or could not be verified, and became a crashed start (R18), else 0.", nil, nil)
+	descRenewal   = prometheus.NewDesc("tenure_renewal_duration_seconds", "Latency of this node's renewal rounds that won: from the round's first Propose to the accept of a majority of voters.", nil, nil)
 	descAgentHeld = prometheus.NewDesc("tenure_agent_leases", "Tenures held through this agent's HTTP API, by mode (keepalive, hold).", []string{"mode"}, nil)
 )
 
@@ -136,7 +163,7 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descHeld, descPending, descMembers, descVoters, descVotersUp, descMajority, descEra,
 		descPktSent, descPktRecv, descBytesSent, descBytesRecv, descDropped, descAgentHeld,
 		descMsgSent, descMsgRecv, descRounds, descRoundLost, descQuar, descQuarLeft,
-		descMismatch, descDupNames, descVerifying, descStale} {
+		descMismatch, descDupNames, descVerifying, descStale, descRenewal} {
 		ch <- d
 	}
 }
@@ -192,6 +219,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descDupNames, s.DuplicateNames)
 	gauge(descVerifying, b2f(s.Verifying))
 	gauge(descStale, b2f(s.StaleStart))
+	ch <- renewalHistogram(s.Renewal)
 	var keep, hold int
 	for _, g := range c.a.grants(time.Now()) {
 		if g.Mode == "hold" {
@@ -210,4 +238,14 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// renewalHistogram is the node's renewal latency as a Prometheus
+// histogram, in seconds.
+func renewalHistogram(l node.Latency) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(l.Buckets))
+	for i, c := range l.Buckets {
+		buckets[node.LatencyBuckets[i].Seconds()] = c
+	}
+	return prometheus.MustNewConstHistogram(descRenewal, l.Count, l.Sum.Seconds(), buckets)
 }

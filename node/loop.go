@@ -260,6 +260,7 @@ func (n *Node) dispatch(evs []protocol.Event) {
 		case protocol.EventFailed:
 			n.failed(ns, e)
 		case protocol.EventRenewed:
+			n.stats.renewal.observe(n.now().Sub(e.Started))
 			if l := ns.lease; l != nil && l.token == e.Token {
 				l.extend(n.localTime(e.Deadline))
 			}

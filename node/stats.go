@@ -61,6 +61,9 @@ type Stats struct {
 	// (R18): another live process claiming this node's name, or two
 	// processes claiming another member's. Each was logged at ERROR.
 	DuplicateNames uint64
+	// Renewal is the latency of this node's renewal rounds that won: from
+	// a round's first Propose to the accept of a majority of voters.
+	Renewal Latency
 	// Protocol holds the protocol machine's totals: messages sent and
 	// received by type, rounds started, lost to contention or blocked by a
 	// holder, and tenures acquired, lost and released. It is a copy taken
@@ -77,6 +80,8 @@ type counters struct {
 	held, pending                            atomic.Int64
 	era                                      atomic.Uint32
 	duplicates                               atomic.Uint64
+
+	renewal latencyHist // written by the owner goroutine only
 
 	protoMu sync.Mutex
 	proto   protocol.Counters // copied by the owner goroutine after each step
@@ -141,5 +146,58 @@ func (n *Node) Stats() Stats {
 		DroppedMalformed:    s.malformed.Load(),
 		DroppedUnroutable:   s.unroutable.Load(),
 		SendErrors:          s.sendErrors.Load(),
+		Renewal:             s.renewal.snapshot(),
 	}
+}
+
+// LatencyBuckets are the upper bounds of a Latency's buckets: 0.25 ms
+// doubling to about 8.2 s.
+var LatencyBuckets = func() []time.Duration {
+	b := make([]time.Duration, latencyBuckets)
+	for i := range b {
+		b[i] = 250 * time.Microsecond << i
+	}
+	return b
+}()
+
+// latencyBuckets is how many finite buckets a Latency has.
+const latencyBuckets = 16
+
+// Latency is a histogram of durations.
+type Latency struct {
+	// Count is how many durations were observed; Sum their total.
+	Count uint64
+	Sum   time.Duration
+	// Buckets[i] is how many were at most LatencyBuckets[i] (cumulative).
+	Buckets []uint64
+}
+
+// latencyHist records durations without allocating: one writer (the owner
+// goroutine), any number of readers.
+type latencyHist struct {
+	counts [latencyBuckets + 1]atomic.Uint64 // the last: above every bound
+	sumNS  atomic.Int64
+}
+
+// observe records d.
+func (h *latencyHist) observe(d time.Duration) {
+	d = max(d, 0)
+	i := 0
+	for i < latencyBuckets && d > LatencyBuckets[i] {
+		i++
+	}
+	h.counts[i].Add(1)
+	h.sumNS.Add(int64(d))
+}
+
+// snapshot reads h. Count is the sum of the buckets read, so that the
+// cumulative counts never exceed it.
+func (h *latencyHist) snapshot() Latency {
+	l := Latency{Buckets: make([]uint64, latencyBuckets), Sum: time.Duration(h.sumNS.Load())}
+	for i := range latencyBuckets {
+		l.Count += h.counts[i].Load()
+		l.Buckets[i] = l.Count
+	}
+	l.Count += h.counts[latencyBuckets].Load()
+	return l
 }

@@ -19,10 +19,11 @@ rapid=$(go list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImpor
 plain=$(comm -23 <(echo "$all" | sort) <(echo "$rapid" | sort))
 
 # packaging/ checks the systemd unit with systemd-analyze and builds and runs
-# the container image with podman (runc: crun refuses hybrid cgroups); with
+# the container image with podman (runc: crun refuses hybrid cgroups); docs/
+# checks a scrape of /metrics with promtool (package prometheus); with
 # CI=true a missing tool fails those tests. Debian's packages provide them.
-if [ "$(id -u)" = 0 ] && ! { command -v systemd-analyze && command -v podman && command -v runc; } >/dev/null; then
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd podman runc >/dev/null
+if [ "$(id -u)" = 0 ] && ! { command -v systemd-analyze && command -v podman && command -v runc && command -v promtool; } >/dev/null; then
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd podman runc prometheus >/dev/null
 fi
 
 echo "== go test -race"

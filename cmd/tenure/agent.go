@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -31,6 +32,8 @@ type agentOpts struct {
 	join, voters         stringList
 	dataDir, keyfile     string
 	tokenFile, readyFile string
+	tlsCert, tlsKey      string
+	tls                  *tls.Config // from --http-tls-cert and --http-tls-key
 	cluster              string
 	newCluster, restored bool
 	insecure             bool
@@ -72,6 +75,12 @@ localhost or an IP address (421), an Origin header (403), a body not sent
 as Content-Type: application/json (415). A --keyfile or --http-token-file
 that other users may write is refused.
 
+TLS: with --http-tls-cert and --http-tls-key the API is served over
+HTTPS only (a plain http:// request gets 400); clients give the CA that
+signed the certificate (tenure status --agent https://HOST:7947 --ca
+ca.pem). TLS encrypts and authenticates the agent; --http-token-file still
+decides who may call it.
+
 Limits: a request has --http-read-timeout to send its headers, and again
 its body (408 after). At most --http-max-conns connections are open at
 once (lowered to fit the open-file limit, keeping descriptors for gossip;
@@ -104,6 +113,8 @@ func newAgentFlags(o *agentOpts) *cmdFlags {
 	f.BoolVar(&o.insecure, "insecure", false, "allow unencrypted gossip on a non-loopback address")
 	f.StringVar(&o.httpAddr, "http", "127.0.0.1:7947", "HTTP API address `host:port`; port 0 picks a free one")
 	f.StringVar(&o.tokenFile, "http-token-file", "", "`file` holding the bearer token every API call must send (refused if other users may write it)")
+	f.StringVar(&o.tlsCert, "http-tls-cert", "", "PEM `file` of the certificate (chain) to serve the API over TLS with; needs --http-tls-key")
+	f.StringVar(&o.tlsKey, "http-tls-key", "", "PEM `file` of the private key of --http-tls-cert (refused if other users may write it)")
 	f.IntVar(&o.maxConns, "http-max-conns", agent.DefaultMaxConns, "most HTTP connections open at once; more get 503 (lowered to fit the open-file limit)")
 	f.IntVar(&o.maxWatches, "http-max-watches", agent.DefaultMaxWatches, "most watch streams (GET ?watch=1) at once; more get 503")
 	f.IntVar(&o.maxHolds, "http-max-holds", agent.DefaultMaxHolds, "most hold-mode acquires (waiting or streaming) at once; more get 503")
@@ -165,6 +176,9 @@ func (o *agentOpts) check() error {
 			return fmt.Errorf("--http-token-file %s is empty", o.tokenFile)
 		}
 	}
+	if err := o.loadTLS(); err != nil {
+		return err
+	}
 	if !isLoopback(o.httpAddr) && o.token == "" {
 		return fmt.Errorf("--http %s is not a loopback address: refusing to serve the API without --http-token-file", o.httpAddr)
 	}
@@ -196,6 +210,35 @@ func (o *agentOpts) check() error {
 	if o.readTimeout <= 0 {
 		return fmt.Errorf("--http-read-timeout %v must be positive", o.readTimeout)
 	}
+	return nil
+}
+
+// loadTLS reads --http-tls-cert and --http-tls-key (both or neither) into
+// o.tls. The key is read as the token file is: refused if other users may
+// write it.
+func (o *agentOpts) loadTLS() error {
+	switch {
+	case o.tlsCert == "" && o.tlsKey == "":
+		return nil
+	case o.tlsCert == "":
+		return errors.New("--http-tls-key needs --http-tls-cert")
+	case o.tlsKey == "":
+		return errors.New("--http-tls-cert needs --http-tls-key")
+	}
+	certPEM, err := os.ReadFile(o.tlsCert)
+	if err != nil {
+		return fmt.Errorf("--http-tls-cert: %v", err)
+	}
+	keyPEM, warn, err := readSecretFile("--http-tls-key", o.tlsKey)
+	if err != nil {
+		return err
+	}
+	o.warnings = append(o.warnings, warn...)
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return fmt.Errorf("--http-tls-cert %s, --http-tls-key %s: %v", o.tlsCert, o.tlsKey, err)
+	}
+	o.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	return nil
 }
 
@@ -312,11 +355,18 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	}
 	srv := ag.HTTPServer(slog.NewLogLogger(h, slog.LevelWarn))
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ag.Listener(ln)) }()
+	scheme := "http://"
+	if o.tls != nil {
+		scheme = "https://"
+		srv.TLSConfig = o.tls
+		go func() { served <- srv.ServeTLS(ag.Listener(ln), "", "") }()
+	} else {
+		go func() { served <- srv.Serve(ag.Listener(ln)) }()
+	}
 
-	info := readyInfo{Name: o.name, Gossip: n.Addr(), HTTP: "http://" + ln.Addr().String(), PID: os.Getpid()}
+	info := readyInfo{Name: o.name, Gossip: n.Addr(), HTTP: scheme + ln.Addr().String(), PID: os.Getpid()}
 	log.Info("agent ready", "node", info.Name, "gossip", info.Gossip, "http", info.HTTP,
-		"voters", strings.Join(o.voters, ","), "cluster", o.cluster, "auth", o.token != "", "data_dir", o.dataDir)
+		"voters", strings.Join(o.voters, ","), "cluster", o.cluster, "auth", o.token != "", "tls", o.tls != nil, "data_dir", o.dataDir)
 	log.Info("HTTP limits", "max_conns", maxConns, "open_file_limit", nofile, "kept_for_gossip_and_storage", reservedFDs,
 		"max_watches", o.maxWatches, "max_holds", o.maxHolds, "read_timeout", o.readTimeout)
 	if o.readyFile != "" {

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
+
+	"github.com/tenure-dev/tenure/agent"
 )
 
 // cmdFlags is a subcommand's flag set with the conventions every tenure
@@ -22,6 +27,7 @@ type cmdFlags struct {
 	about    string          // paragraphs after the synopsis
 	hidden   map[string]bool // flags left out of --help and completion
 	words    []string        // what the first argument may be, for completion (nil: files)
+	ca       string          // --ca of the client commands (addAgentFlags)
 }
 
 // newCmdFlags starts the flag set of subcommand name.
@@ -139,4 +145,58 @@ func (s *stringList) Set(v string) error {
 		}
 	}
 	return nil
+}
+
+// addAgentFlags adds the flags every client command uses to reach an
+// agent: its URL, its bearer token, and the CA that signed its TLS
+// certificate (for an https:// URL).
+func addAgentFlags(f *cmdFlags, url, tokenFile *string) {
+	f.StringVar(url, "agent", "http://127.0.0.1:7947", "the agent's HTTP API `URL` (https:// for an agent serving TLS)")
+	f.StringVar(tokenFile, "http-token-file", "", "`file` holding the agent's bearer token")
+	f.addCAFlag()
+}
+
+// addCAFlag adds --ca, read by newClient.
+func (f *cmdFlags) addCAFlag() {
+	f.StringVar(&f.ca, "ca", "", "PEM `file` of the CA certificates to trust for an https:// agent (default: the system's)")
+}
+
+// newClient builds the API client from the agent flags of f.
+func (f *cmdFlags) newClient(url, tokenFile string) (*agent.Client, error) {
+	c := &agent.Client{BaseURL: url, HTTP: &http.Client{}}
+	tlsURL := strings.HasPrefix(url, "https://")
+	if !strings.HasPrefix(url, "http://") && !tlsURL {
+		return nil, fmt.Errorf("--agent %q: want an http:// or https:// URL", url)
+	}
+	if f.ca != "" {
+		if !tlsURL {
+			return nil, fmt.Errorf("--ca is for an https:// agent; --agent is %s", url)
+		}
+		pool, err := readCAFile(f.ca)
+		if err != nil {
+			return nil, err
+		}
+		c.HTTP = agent.TLSHTTPClient(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+	}
+	if tokenFile != "" {
+		b, err := os.ReadFile(tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("--http-token-file: %v", err)
+		}
+		c.Token = strings.TrimSpace(string(b))
+	}
+	return c, nil
+}
+
+// readCAFile reads the PEM certificates of --ca into a pool.
+func readCAFile(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--ca: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("--ca %s: no PEM certificate in it", path)
+	}
+	return pool, nil
 }

@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -131,29 +130,6 @@ func newLockFlags(o *lockOpts) *cmdFlags {
 	return f
 }
 
-// addAgentFlags adds the flags every client command uses to reach an
-// agent.
-func addAgentFlags(f *cmdFlags, url, tokenFile *string) {
-	f.StringVar(url, "agent", "http://127.0.0.1:7947", "the agent's HTTP API `URL`")
-	f.StringVar(tokenFile, "http-token-file", "", "`file` holding the agent's bearer token")
-}
-
-// newClient builds the API client from the agent flags.
-func newClient(url, tokenFile string) (*agent.Client, error) {
-	c := &agent.Client{BaseURL: url, HTTP: &http.Client{}}
-	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
-		return nil, fmt.Errorf("--agent %q: want an http:// or https:// URL", url)
-	}
-	if tokenFile != "" {
-		b, err := os.ReadFile(tokenFile)
-		if err != nil {
-			return nil, fmt.Errorf("--http-token-file: %v", err)
-		}
-		c.Token = strings.TrimSpace(string(b))
-	}
-	return c, nil
-}
-
 // runLock is tenure lock. It owns the process: it makes it a child
 // subreaper and reaps every child (Linux), so it must not run inside a
 // process that has children of its own to wait for.
@@ -207,7 +183,7 @@ func runLock(args []string, stdout, stderr io.Writer) int {
 			return f.fail(stderr, "--status-file %q: its directory does not exist", o.statusFile)
 		}
 	}
-	client, err := newClient(o.agentURL, o.tokenFile)
+	client, err := f.newClient(o.agentURL, o.tokenFile)
 	if err != nil {
 		return f.fail(stderr, "%v", err)
 	}

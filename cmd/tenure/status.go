@@ -60,7 +60,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	if f.NArg() > 0 {
 		return f.fail(stderr, "unexpected argument %q", f.Arg(0))
 	}
-	client, err := newClient(url, tokenFile)
+	client, err := f.newClient(url, tokenFile)
 	if err != nil {
 		return f.fail(stderr, "%v", err)
 	}

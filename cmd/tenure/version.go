@@ -3,11 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
-	"runtime"
 	"runtime/debug"
 	"strings"
 
-	"github.com/tenure-dev/tenure/protocol"
+	"github.com/tenure-dev/tenure/internal/buildinfo"
 )
 
 func init() {
@@ -20,7 +19,8 @@ source commit the binary was built from with its time and whether the
 tree had uncommitted changes (from the VCS stamp go build records), the Go
 version and the wire format version. 'tenure --version' is the same.`
 
-// buildVersion is what tenure version prints, read from the build.
+// buildVersion is what tenure version prints, read from the build by
+// internal/buildinfo (the agent's tenure_build_info reads the same).
 type buildVersion struct {
 	module   string // "v1.2.3" or "(devel)"
 	commit   string // 40 hex digits, or "unknown" (not built from a VCS checkout)
@@ -33,28 +33,9 @@ type buildVersion struct {
 
 // readBuildVersion reads bi (ok false: no build info at all).
 func readBuildVersion(bi *debug.BuildInfo, ok bool) buildVersion {
-	v := buildVersion{module: "(devel)", commit: "unknown", time: "unknown", modified: "unknown",
-		goVer: runtime.Version(), wire: int(protocol.WireVersion), mutants: protocol.MutantsBuild}
-	if !ok || bi == nil {
-		return v
-	}
-	if bi.Main.Version != "" {
-		v.module = bi.Main.Version
-	}
-	if bi.GoVersion != "" {
-		v.goVer = bi.GoVersion
-	}
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			v.commit = s.Value
-		case "vcs.time":
-			v.time = s.Value
-		case "vcs.modified":
-			v.modified = s.Value
-		}
-	}
-	return v
+	i := buildinfo.From(bi, ok)
+	return buildVersion{module: i.Version, commit: i.Commit, time: i.Time, modified: i.Modified,
+		goVer: i.GoVersion, wire: i.Wire, mutants: i.Mutants}
 }
 
 // String is the text tenure version prints: one line per fact.

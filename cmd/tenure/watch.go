@@ -50,7 +50,7 @@ func runWatch(args []string, stdout, stderr io.Writer) int {
 	if err := agent.CheckName(name); err != nil {
 		return f.fail(stderr, "%v", err)
 	}
-	client, err := newClient(url, tokenFile)
+	client, err := f.newClient(url, tokenFile)
 	if err != nil {
 		return f.fail(stderr, "%v", err)
 	}

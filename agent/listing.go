@@ -1,0 +1,71 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tenure-dev/tenure/node"
+)
+
+// VoterLeases is the answer of GET /v1/leases?all=1: every live lease the
+// agent's node, a voter, knows of, whoever holds it. It is one voter's
+// view and a hint (R14): a lease granted by a majority without this voter
+// is missing, another voter may know a newer tenure, and a voter in
+// quarantine may have forgotten some. Merge the views of several voters
+// (tenure leases --agent A --agent B ...) for a fuller picture; never act
+// on it as if it were knowledge.
+type VoterLeases struct {
+	// Hint is always true.
+	Hint bool `json:"hint"`
+	// Voter is the node whose view this is.
+	Voter string `json:"voter"`
+	// ObservedAt is when the voter read its view (RFC 3339, the agent's
+	// clock); each lease's RemainingMS counts from then.
+	ObservedAt time.Time `json:"observed_at"`
+	// Quarantined is true while the voter sits out its quarantine: its
+	// view may lack leases it accepted before its crash.
+	Quarantined bool `json:"quarantined"`
+	// Leases are sorted by name; a semaphore's slots are NAME#i.
+	Leases []HolderHint `json:"leases"`
+}
+
+// handleListAll serves GET /v1/leases?all=1: the node's own view as a
+// voter (409 from a node that is not one).
+func (a *Agent) handleListAll(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	v, err := a.n.VoterLeases(ctx)
+	switch {
+	case err == nil:
+	case errors.Is(err, node.ErrNotVoter):
+		writeError(w, http.StatusConflict, "node "+a.n.Name()+" is not a voter: ask a voter's agent for ?all=1 (only voters know every lease)")
+		return
+	case errors.Is(err, node.ErrClosed):
+		writeError(w, http.StatusServiceUnavailable, "agent is shutting down")
+		return
+	default:
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	resp := VoterLeases{Hint: true, Voter: v.Voter, ObservedAt: v.ObservedAt, Quarantined: v.Quarantined, Leases: []HolderHint{}}
+	for _, l := range v.Leases {
+		resp.Leases = append(resp.Leases, *hint(l.Name, l.Holder))
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// listAll reads the all query parameter of GET /v1/leases: true for "1"
+// or "true", false when absent, an error otherwise.
+func listAll(r *http.Request) (bool, *httpError) {
+	switch v := r.URL.Query().Get("all"); v {
+	case "":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	default:
+		return false, badRequest("all=%s: want 1 or true", strconv.Quote(v))
+	}
+}
