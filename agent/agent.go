@@ -30,6 +30,10 @@ type Agent struct {
 	// drift is ε, the node's MaxDrift: every deadline handed to a client
 	// is scaled by it (R16, deadlineMS).
 	drift float64
+	// voters, defaultTTL and maxTTL are the node's (Voters, DefaultTTL,
+	// MaxTTL), read once at New.
+	voters             []string
+	defaultTTL, maxTTL time.Duration
 
 	mu      sync.Mutex
 	leases  map[string]*held // by lease name: a node holds one tenure per name
@@ -63,6 +67,10 @@ func New(cfg Config) (*Agent, error) {
 		log:    cfg.Logger,
 		leases: map[string]*held{},
 		drift:  cfg.Node.MaxDrift(),
+
+		voters:     cfg.Node.Voters(),
+		defaultTTL: cfg.Node.DefaultTTL(),
+		maxTTL:     cfg.Node.MaxTTL(),
 
 		observations: map[string]*observation{},
 		observeFn:    cfg.Node.Observe,
@@ -143,7 +151,7 @@ func (a *Agent) grants(received time.Time) []Grant {
 // membership reports members and the voter quorum as gossip sees them.
 func (a *Agent) membership() Members {
 	voters := map[string]bool{}
-	for _, v := range a.cfg.Voters {
+	for _, v := range a.voters {
 		voters[v] = true
 	}
 	seen := map[string]bool{}
@@ -160,17 +168,17 @@ func (a *Agent) membership() Members {
 			out.Quorum.Alive++
 		}
 	}
-	for _, v := range a.cfg.Voters {
+	for _, v := range a.voters {
 		if !seen[v] {
 			out.Members = append(out.Members, Member{Name: v, Voter: true})
 		}
 	}
 	sort.Slice(out.Members, func(i, j int) bool { return out.Members[i].Name < out.Members[j].Name })
-	out.Quorum.Voters = len(a.cfg.Voters)
-	out.Quorum.Majority = out.Quorum.Alive > len(a.cfg.Voters)/2
+	out.Quorum.Voters = len(a.voters)
+	out.Quorum.Majority = out.Quorum.Alive > len(a.voters)/2
 	s := a.n.Stats()
 	out.Node = NodeState{
-		Cluster: a.n.ClusterID(), Voters: protocol.VoterList(a.cfg.Voters),
+		Cluster: a.n.ClusterID(), Voters: protocol.VoterList(a.voters),
 		Quarantined: s.Quarantined, QuarantineLeftMS: s.QuarantineLeft.Milliseconds(),
 		Verifying: s.Verifying, StaleStart: s.StaleStart,
 		MismatchedMembers: s.MismatchedMembers, DuplicateNames: s.DuplicateNames,

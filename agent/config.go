@@ -35,17 +35,11 @@ const (
 // Config configures an Agent.
 type Config struct {
 	// Node is the node the agent serves. Required. The agent never shuts
-	// it down: its owner calls Close, then node.Leave.
+	// it down: its owner calls Close, then node.Leave. The voter list
+	// (for the members and quorum report), the TTL of an acquire that
+	// names none and the longest TTL a client may ask for are the node's
+	// (node.Node.Voters, DefaultTTL, MaxTTL).
 	Node *node.Node
-	// Voters is the node's voter list (node.Config.Voters), for the
-	// members and quorum report. Required.
-	Voters []string
-	// DefaultTTL is the TTL of an acquire that names none; it should equal
-	// node.Config.DefaultTTL. Default node.DefaultTTL.
-	DefaultTTL time.Duration
-	// MaxTTL is the longest TTL a client may ask for; it must equal
-	// node.Config.MaxTTL. Default node.DefaultMaxTTL.
-	MaxTTL time.Duration
 	// MaxWait bounds an acquire's "wait". Default DefaultMaxWait.
 	MaxWait time.Duration
 	// Token, if not empty, is the bearer token every call but /healthz
@@ -86,16 +80,6 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Node == nil {
 		return c, fmt.Errorf("%w: Node is nil", ErrConfig)
 	}
-	if len(c.Voters) == 0 {
-		return c, fmt.Errorf("%w: Voters is empty", ErrConfig)
-	}
-	c.Voters = append([]string(nil), c.Voters...)
-	if c.DefaultTTL == 0 {
-		c.DefaultTTL = node.DefaultTTL
-	}
-	if c.MaxTTL == 0 {
-		c.MaxTTL = node.DefaultMaxTTL
-	}
 	if c.MaxWait == 0 {
 		c.MaxWait = DefaultMaxWait
 	}
@@ -115,10 +99,6 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxHolds = DefaultMaxHolds
 	}
 	switch {
-	case c.MaxTTL < MinTTL:
-		return c, fmt.Errorf("%w: MaxTTL %v below the minimum TTL %v", ErrConfig, c.MaxTTL, MinTTL)
-	case c.DefaultTTL < MinTTL || c.DefaultTTL > c.MaxTTL:
-		return c, fmt.Errorf("%w: DefaultTTL %v outside [%v, MaxTTL %v]", ErrConfig, c.DefaultTTL, MinTTL, c.MaxTTL)
 	case c.MaxWait < 0:
 		return c, fmt.Errorf("%w: MaxWait %v is negative", ErrConfig, c.MaxWait)
 	case c.ReadTimeout < 0:

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenure-dev/tenure/api"
 	"github.com/tenure-dev/tenure/node"
 )
 
@@ -87,7 +88,7 @@ func TestSlowConnectionsAreClosed(t *testing.T) {
 	// The well-behaved client: one connection, reused.
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
 	defer hc.CloseIdleConnections()
-	c := &Client{BaseURL: base, HTTP: hc}
+	c := &api.Client{BaseURL: base, HTTP: hc}
 	g, _, err := c.Acquire(ctx, "steady", AcquireRequest{TTL: Duration(2 * time.Second)})
 	if err != nil {
 		t.Fatalf("acquire: %v", err)
@@ -98,7 +99,7 @@ func TestSlowConnectionsAreClosed(t *testing.T) {
 	watched := make(chan HolderHint, 64)
 	go func() {
 		defer close(watched)
-		_ = (&Client{BaseURL: base, HTTP: &http.Client{Transport: &http.Transport{}}}).Watch(watchCtx, "steady", func(h HolderHint) bool {
+		_ = (&api.Client{BaseURL: base, HTTP: &http.Client{Transport: &http.Transport{}}}).Watch(watchCtx, "steady", func(h HolderHint) bool {
 			watched <- h
 			return true
 		})
@@ -254,7 +255,7 @@ func TestConnectionCap(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, err := (&Client{BaseURL: base}).Members(ctx); StatusOf(err) != http.StatusServiceUnavailable {
+	if _, err := (&api.Client{BaseURL: base}).Members(ctx); api.StatusOf(err) != http.StatusServiceUnavailable {
 		t.Fatalf("Client over the cap: %v, want an APIError 503", err)
 	}
 	held[0].Close()

@@ -112,7 +112,7 @@
 // names with invisible runes (format characters such as the bidi
 // override U+202E or the zero-width space U+200B, other default-ignorable
 // code points, non-ASCII spaces): see CheckName. They get 400. Send a name
-// as one URL path segment, percent-encoded (Client does; "/" as %2F).
+// as one URL path segment, percent-encoded (api.Client does; "/" as %2F).
 //
 // # Limits
 //

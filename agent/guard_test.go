@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tenure-dev/tenure/api"
 )
 
 // serve runs one request through the agent's handler directly, with the
@@ -116,7 +118,7 @@ func TestLocalGuardAccepts(t *testing.T) {
 		t.Fatalf("keepalive with Content-Type Application/JSON; charset=utf-8: %d %q, want the handler's 410", code, e.Error)
 	}
 	// The project's own client: acquire, keepalive, DELETE without a body.
-	c := &Client{BaseURL: f.srv.URL}
+	c := &api.Client{BaseURL: f.srv.URL}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cg, _, err := c.Acquire(ctx, "client", AcquireRequest{TTL: Duration(2 * time.Second)})

@@ -36,12 +36,12 @@ func (a *Agent) handleAcquire(w http.ResponseWriter, r *http.Request) {
 	}
 	ttl, wait := time.Duration(req.TTL), time.Duration(req.Wait)
 	if ttl == 0 {
-		ttl = a.cfg.DefaultTTL
+		ttl = a.defaultTTL
 	}
 	switch {
 	case herr != nil:
-	case ttl < MinTTL || ttl > a.cfg.MaxTTL:
-		herr = badRequest("ttl %v outside [%v, %v]", ttl, MinTTL, a.cfg.MaxTTL)
+	case ttl < MinTTL || ttl > a.maxTTL:
+		herr = badRequest("ttl %v outside [%v, %v]", ttl, MinTTL, a.maxTTL)
 	case wait < 0 || wait > a.cfg.MaxWait:
 		herr = badRequest("wait %v outside [0s, %v]", wait, a.cfg.MaxWait)
 	case len(req.Value) > protocol.MaxValueLen:
@@ -117,7 +117,7 @@ func (a *Agent) handleAcquire(w http.ResponseWriter, r *http.Request) {
 		outcome = "contended"
 		writeError(w, http.StatusConflict, "contended: "+err.Error())
 		return
-	case errors.Is(err, protocol.ErrBadTTL), errors.Is(err, protocol.ErrBadName), errors.Is(err, protocol.ErrValueTooLarge):
+	case errors.Is(err, node.ErrBadTTL), errors.Is(err, node.ErrBadName), errors.Is(err, node.ErrValueTooLarge):
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	default:

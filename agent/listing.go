@@ -10,28 +10,6 @@ import (
 	"github.com/tenure-dev/tenure/node"
 )
 
-// VoterLeases is the answer of GET /v1/leases?all=1: every live lease the
-// agent's node, a voter, knows of, whoever holds it. It is one voter's
-// view and a hint (R14): a lease granted by a majority without this voter
-// is missing, another voter may know a newer tenure, and a voter in
-// quarantine may have forgotten some. Merge the views of several voters
-// (tenure leases --agent A --agent B ...) for a fuller picture; never act
-// on it as if it were knowledge.
-type VoterLeases struct {
-	// Hint is always true.
-	Hint bool `json:"hint"`
-	// Voter is the node whose view this is.
-	Voter string `json:"voter"`
-	// ObservedAt is when the voter read its view (RFC 3339, the agent's
-	// clock); each lease's RemainingMS counts from then.
-	ObservedAt time.Time `json:"observed_at"`
-	// Quarantined is true while the voter sits out its quarantine: its
-	// view may lack leases it accepted before its crash.
-	Quarantined bool `json:"quarantined"`
-	// Leases are sorted by name; a semaphore's slots are NAME#i.
-	Leases []HolderHint `json:"leases"`
-}
-
 // handleListAll serves GET /v1/leases?all=1: the node's own view as a
 // voter (409 from a node that is not one).
 func (a *Agent) handleListAll(w http.ResponseWriter, r *http.Request) {

@@ -74,7 +74,7 @@ func newFixtureWith(t *testing.T, token string, nc node.Config, tweaks ...func(*
 	if err != nil {
 		t.Fatalf("node.New: %v", err)
 	}
-	cfg := Config{Node: n, Voters: []string{"a"}, DefaultTTL: testTTL, MaxTTL: testMaxTTL, Token: token, Logger: testLogger()}
+	cfg := Config{Node: n, Token: token, Logger: testLogger()}
 	for _, tw := range tweaks {
 		tw(&cfg)
 	}

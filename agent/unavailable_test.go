@@ -23,7 +23,7 @@ func newVotersFixture(t *testing.T, voters []string, fresh bool, maxTTL time.Dur
 	if err != nil {
 		t.Fatalf("node.New: %v", err)
 	}
-	a, err := New(Config{Node: n, Voters: voters, DefaultTTL: testTTL, MaxTTL: maxTTL, Logger: testLogger()})
+	a, err := New(Config{Node: n, Logger: testLogger()})
 	if err != nil {
 		n.Shutdown()
 		t.Fatalf("agent.New: %v", err)

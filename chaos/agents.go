@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tenure-dev/tenure/agent"
+	"github.com/tenure-dev/tenure/api"
 )
 
 // AgentSpec is everything needed to start one agent.
@@ -123,18 +123,18 @@ func agentFlagSupported(binary, flag string) bool {
 	return strings.Contains(agentHelp, "-"+flag+" ") || strings.Contains(agentHelp, "-"+flag+"\t") || strings.Contains(agentHelp, "-"+flag+"\n")
 }
 
-// httpLeaseAPI is LeaseAPI over agent.Client.
-type httpLeaseAPI struct{ c *agent.Client }
+// httpLeaseAPI is LeaseAPI over api.Client.
+type httpLeaseAPI struct{ c *api.Client }
 
 // newHTTPLeaseAPI talks to the agent at addr with a client of its own:
 // no connection reuse, so a connection to a killed agent is never reused.
 func newHTTPLeaseAPI(addr, token string) LeaseAPI {
 	tr := &http.Transport{DisableKeepAlives: true, DialContext: (&net.Dialer{Timeout: time.Second}).DialContext}
-	return httpLeaseAPI{c: &agent.Client{BaseURL: "http://" + addr, Token: token, HTTP: &http.Client{Transport: tr}}}
+	return httpLeaseAPI{c: &api.Client{BaseURL: "http://" + addr, Token: token, HTTP: &http.Client{Transport: tr}}}
 }
 
 func (h httpLeaseAPI) Acquire(ctx context.Context, name string, ttl, wait time.Duration) (Grant, error) {
-	g, _, err := h.c.Acquire(ctx, name, agent.AcquireRequest{TTL: agent.Duration(ttl), Wait: agent.Duration(wait)})
+	g, _, err := h.c.Acquire(ctx, name, api.AcquireRequest{TTL: api.Duration(ttl), Wait: api.Duration(wait)})
 	return Grant{Token: g.Token, Key: g.LeaseKey, DeadlineMS: g.DeadlineMS}, err
 }
 
@@ -154,6 +154,6 @@ func (h httpLeaseAPI) Release(ctx context.Context, name string, g Grant) error {
 // range: the operation did not take effect. Other errors (timeouts, broken
 // connections, 5xx) leave the outcome unknown.
 func IsDefinite(err error) bool {
-	s := agent.StatusOf(err)
+	s := api.StatusOf(err)
 	return s >= 400 && s < 500
 }

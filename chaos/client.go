@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/tenure-dev/tenure/chaos/check"
-	"github.com/tenure-dev/tenure/node/fence"
+	"github.com/tenure-dev/tenure/fence"
 )
 
 // recorder collects the clients' operations. Its clock is the test

@@ -30,7 +30,7 @@
 //   - How an agent is started and spoken to is behind two small interfaces
 //     (agents.go): Launcher turns an AgentSpec into a command, LeaseAPI
 //     takes, renews and releases leases. The defaults run `tenure agent`
-//     and use agent.Client.
+//     and use api.Client.
 //   - The nemesis (nemesis.go) runs one fault at a time: partition (random
 //     bipartition), one-way partition, packet loss (nft numgen), kill (one
 //     or two agents, restarted with their data dir), kill without data dir

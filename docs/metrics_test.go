@@ -26,7 +26,7 @@ func scrapeAgent(t *testing.T) []byte {
 	if err != nil {
 		t.Fatalf("node.New: %v", err)
 	}
-	a, err := agent.New(agent.Config{Node: n, Voters: []string{"a"}})
+	a, err := agent.New(agent.Config{Node: n})
 	if err != nil {
 		_ = n.Shutdown()
 		t.Fatalf("agent.New: %v", err)

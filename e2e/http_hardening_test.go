@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tenure-dev/tenure/agent"
+	"github.com/tenure-dev/tenure/api"
 )
 
 // The HTTP API under hostile and heavy use (issue 13): slow connections,
@@ -126,7 +126,7 @@ func TestHardeningSlowConnections(t *testing.T) {
 	b := startAgent(t, "b", voters, a.gossip)
 	startAgent(t, "c", voters, a.gossip)
 	waitFor(t, "a to see three voters", func() bool {
-		var m agent.Members
+		var m api.Members
 		return call(t, "GET", a.http+"/v1/members", "", &m) == 200 && m.Quorum.Alive == 3
 	}, a.exited)
 	log, _ := os.ReadFile(a.logPath)
@@ -137,10 +137,10 @@ func TestHardeningSlowConnections(t *testing.T) {
 	// The well-behaved client: one connection, reused.
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
 	defer hc.CloseIdleConnections()
-	c := &agent.Client{BaseURL: a.http, HTTP: hc}
+	c := &api.Client{BaseURL: a.http, HTTP: hc}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*generous)
 	defer cancel()
-	g, _, err := c.Acquire(ctx, "steady", agent.AcquireRequest{TTL: agent.Duration(3 * time.Second), Wait: agent.Duration(10 * time.Second)})
+	g, _, err := c.Acquire(ctx, "steady", api.AcquireRequest{TTL: api.Duration(3 * time.Second), Wait: api.Duration(10 * time.Second)})
 	if err != nil {
 		t.Fatalf("acquire: %v", err)
 	}
@@ -234,7 +234,7 @@ func TestHardeningSlowConnections(t *testing.T) {
 		t.Fatalf("the agent ran out of descriptors:\n%s", tail(log, 3000))
 	}
 	// b still sees a alive: gossip was never starved.
-	var m agent.Members
+	var m api.Members
 	if call(t, "GET", b.http+"/v1/members", "", &m) != 200 || m.Quorum.Alive != 3 {
 		t.Fatalf("b's view after the flood: %+v", m)
 	}
@@ -304,15 +304,15 @@ func TestHardeningBrowserRequests(t *testing.T) {
 			t.Errorf("%s: %d %s; want %d with a JSON error", tc.name, code, body, tc.status)
 		}
 	}
-	var ls agent.Leases
+	var ls api.Leases
 	if call(t, "GET", p.http+"/v1/leases", "", &ls) != 200 || len(ls.Leases) != 0 {
 		t.Fatalf("refused requests took leases: %+v", ls)
 	}
 	// The project's clients: the Go client, and tenure status.
-	c := &agent.Client{BaseURL: p.http}
+	c := &api.Client{BaseURL: p.http}
 	ctx, cancel := context.WithTimeout(context.Background(), generous)
 	defer cancel()
-	g, _, err := c.Acquire(ctx, "job", agent.AcquireRequest{TTL: agent.Duration(5 * time.Second)})
+	g, _, err := c.Acquire(ctx, "job", api.AcquireRequest{TTL: api.Duration(5 * time.Second)})
 	if err != nil {
 		t.Fatalf("Client.Acquire: %v", err)
 	}

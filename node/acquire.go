@@ -60,7 +60,7 @@ func (n *Node) TryAcquire(ctx context.Context, name string, opts ...AcquireOptio
 
 func (n *Node) acquire(ctx context.Context, name string, wait bool, opts []AcquireOption) (*Lease, error) {
 	if err := protocol.CheckName(name); err != nil {
-		return nil, err
+		return nil, mapErr(err)
 	}
 	req := &acquireReq{name: name, wait: wait, res: make(chan acquireResult, 1)}
 	for _, o := range opts {
@@ -304,6 +304,14 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %w", ErrContended, err)
 	case errors.Is(err, protocol.ErrStopped):
 		return fmt.Errorf("%w: %w", ErrClosed, err)
+	case errors.Is(err, protocol.ErrBadName):
+		return &sentinelError{ErrBadName, err}
+	case errors.Is(err, protocol.ErrBadTTL):
+		return &sentinelError{ErrBadTTL, err}
+	case errors.Is(err, protocol.ErrValueTooLarge):
+		return &sentinelError{ErrValueTooLarge, err}
+	case errors.Is(err, protocol.ErrTokensExhausted):
+		return &sentinelError{ErrTokensExhausted, err}
 	}
-	return err // ErrBadName, ErrBadTTL, ErrValueTooLarge, ErrTokensExhausted: wrapped by protocol
+	return err
 }

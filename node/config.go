@@ -269,20 +269,22 @@ func WithValue(v []byte) AcquireOption {
 }
 
 // WithLockDelay keeps the lease name blocked at the voters for d after a
-// tenure ends by loss rather than by release: the holder crashed, was cut
-// off, or could not renew (as Chubby's and Consul's lock-delay do). A
-// holder that lost its lease may still have requests in flight to the
-// resource it protects; the delay gives them time to land (or fail)
-// before the next holder starts. A Release, and a Leave, end the tenure
-// without delay; Abandon counts as a loss. With a lock delay the holder
-// does not send a Release when its own timer ends a tenure it could not
-// renew, so the voters hold the name for the TTL plus d.
+// tenure ends other than by release: the holder crashed, was cut off,
+// could not renew, or called Abandon (as Chubby's and Consul's lock-delay
+// do). A holder that lost its lease may still have requests in flight to
+// the resource it protects; the delay gives them time to land (or fail)
+// before the next holder starts. The voters apply it: each keeps the name
+// for the TTL plus d after the tenure's latest grant or renewal it
+// accepted, with the d it was sent then. A Release (and a Leave, which
+// releases) frees the name at once, delay or not; a holder whose own
+// timer ends its tenure never sends a Release, with or without a delay.
+// A voter's quarantine after an unclean restart covers the longest TTL
+// plus lock delay it ever accepted (R19).
 //
 // d must lie in [0, Config.MaxTTL]; zero (the default) means no delay.
-// Every voter applies the delay it was sent with the tenure's latest grant
-// or renewal. It complements fencing tokens, which remain the defence
-// for resources that check them; a lock delay only makes a stale write
-// unlikely where the resource cannot check.
+// It complements fencing tokens, which remain the defence for resources
+// that check them; a lock delay only makes a stale write unlikely where
+// the resource cannot check.
 func WithLockDelay(d time.Duration) AcquireOption {
 	return func(o *acquireOpts) { o.lockDelay = d }
 }

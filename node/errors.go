@@ -57,4 +57,29 @@ var (
 	// name and both addresses. If the other process is gone, start again
 	// once gossip has noticed (a few seconds; see Config.Name).
 	ErrDuplicateName = errors.New("node: name already in use in the cluster")
+	// ErrBadName means a lease name is empty, longer than
+	// protocol.MaxNameLen or not printable UTF-8. It also matches
+	// protocol.ErrBadName.
+	ErrBadName = errors.New("node: invalid lease name")
+	// ErrBadTTL means a requested TTL or lock delay is out of range
+	// (WithTTL, WithLockDelay). It also matches protocol.ErrBadTTL.
+	ErrBadTTL = errors.New("node: TTL out of range")
+	// ErrValueTooLarge means a lease value is longer than
+	// protocol.MaxValueLen (WithValue). It also matches
+	// protocol.ErrValueTooLarge.
+	ErrValueTooLarge = errors.New("node: lease value too large")
+	// ErrTokensExhausted means this node has used every era: it can no
+	// longer produce increasing fencing tokens and refuses to propose
+	// (R12). It also matches protocol.ErrTokensExhausted.
+	ErrTokensExhausted = errors.New("node: fencing tokens exhausted")
 )
+
+// sentinelError gives a protocol error a node sentinel as well: it keeps
+// the protocol error's message and matches both with errors.Is.
+type sentinelError struct {
+	sentinel error // the node's
+	err      error // the protocol's, with its detail
+}
+
+func (e *sentinelError) Error() string   { return e.err.Error() }
+func (e *sentinelError) Unwrap() []error { return []error{e.sentinel, e.err} }

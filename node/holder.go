@@ -36,7 +36,7 @@ type holderResult struct {
 // hint (R14), never a basis for acting as if one held the lease.
 func (n *Node) Holder(ctx context.Context, name string) (Holder, error) {
 	if err := protocol.CheckName(name); err != nil {
-		return Holder{}, err
+		return Holder{}, mapErr(err)
 	}
 	res := make(chan holderResult, 1)
 	since := n.now()

@@ -28,9 +28,8 @@ type Lease struct {
 	acquiredAt time.Time     // on the node's clock, when the grant was seen
 	ctx        context.Context
 	cancel     context.CancelFunc
-	lockDelay  time.Duration // a loss is not released, so the delay applies
-	announce   bool          // gossip the tenure (Campaign)
-	value      []byte        // what it was acquired with, for announcements
+	announce   bool   // gossip the tenure (Campaign)
+	value      []byte // what it was acquired with, for announcements
 
 	mu       sync.Mutex
 	deadline time.Time
@@ -45,13 +44,13 @@ func (n *Node) newLease(name string, token uint64, ttl time.Duration, deadline t
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Lease{
 		n: n, name: name, token: token, ttl: ttl,
-		lead:       n.margin(ttl) / 2,
+		lead:       n.margins.MarginFor(ttl) / 2,
 		acquiredAt: n.clock.Now(),
 		ctx:        ctx, cancel: cancel,
 		deadline: deadline,
 	}
 	if opts != nil {
-		l.lockDelay, l.announce, l.value = opts.lockDelay, opts.announce, opts.value
+		l.announce, l.value = opts.announce, opts.value
 	}
 	l.timer = n.clock.AfterFunc(l.untilLoss(l.acquiredAt), l.expire)
 	return l

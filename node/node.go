@@ -472,15 +472,6 @@ func (n *Node) now() protocol.Time { return protocol.Time(n.clock.Since(n.start)
 // localTime converts a machine instant to the node's clock.
 func (n *Node) localTime(t protocol.Time) time.Time { return n.start.Add(time.Duration(t)) }
 
-// margin is m for a lease of ttl: how long before its deadline a holder
-// stops acting, as the protocol computes it.
-func (n *Node) margin(ttl time.Duration) time.Duration {
-	if n.margins.Margin > 0 {
-		return n.margins.Margin
-	}
-	return ttl / 100
-}
-
 // do runs f on the owner goroutine and returns once f has run. It returns
 // ErrClosed if the node has stopped, or ctx.Err() if ctx ended before the
 // owner took f (then f never runs).

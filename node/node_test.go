@@ -102,11 +102,14 @@ func TestAcquireTryAcquireHolderRelease(t *testing.T) {
 	if _, err := a.Holder(ctx(t, 10*time.Second), "nobody-holds-this"); !errors.Is(err, ErrNoHolder) {
 		t.Fatalf("Holder of a free name: %v, want ErrNoHolder", err)
 	}
-	if _, err := a.TryAcquire(ctx(t, time.Second), ""); !errors.Is(err, protocol.ErrBadName) {
+	if _, err := a.TryAcquire(ctx(t, time.Second), ""); !errors.Is(err, ErrBadName) || !errors.Is(err, protocol.ErrBadName) {
 		t.Fatalf("empty lease name: %v", err)
 	}
-	if _, err := a.TryAcquire(ctx(t, time.Second), "big", WithValue(make([]byte, 4096))); !errors.Is(err, protocol.ErrValueTooLarge) {
+	if _, err := a.TryAcquire(ctx(t, time.Second), "big", WithValue(make([]byte, 4096))); !errors.Is(err, ErrValueTooLarge) || !errors.Is(err, protocol.ErrValueTooLarge) {
 		t.Fatalf("big value: %v", err)
+	}
+	if _, err := a.TryAcquire(ctx(t, time.Second), "delay", WithLockDelay(-time.Second)); !errors.Is(err, ErrBadTTL) || !errors.Is(err, protocol.ErrBadTTL) {
+		t.Fatalf("negative lock delay: %v", err)
 	}
 }
 

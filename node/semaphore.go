@@ -52,16 +52,16 @@ func SlotName(name string, i int) string { return name + SlotSeparator + strconv
 // are not served first come, first served. opts are as for Acquire.
 //
 // It fails with ErrBadSlots for slots outside [1, MaxSlots], and with
-// protocol.ErrBadName if a slot's name would be an invalid lease name.
+// ErrBadName if a slot's name would be an invalid lease name.
 func (n *Node) AcquireSlot(ctx context.Context, name string, slots int, opts ...AcquireOption) (*Lease, error) {
 	if slots < 1 || slots > MaxSlots {
 		return nil, fmt.Errorf("%w: %d not in [1, %d]", ErrBadSlots, slots, MaxSlots)
 	}
 	if err := protocol.CheckName(name); err != nil {
-		return nil, err
+		return nil, mapErr(err)
 	}
 	if err := protocol.CheckName(SlotName(name, slots-1)); err != nil {
-		return nil, err
+		return nil, mapErr(err)
 	}
 	rnd := n.slotRnd
 	backoff := slotBackoffMin

@@ -23,10 +23,10 @@ func TestAcquireSlotRefusesBadInput(t *testing.T) {
 	}
 	// The name fits, but "#9" pushes the last slot's name over the limit.
 	long := strings.Repeat("s", protocol.MaxNameLen-1)
-	if _, err := a.AcquireSlot(ctx(t, time.Second), long, 10); !errors.Is(err, protocol.ErrBadName) {
+	if _, err := a.AcquireSlot(ctx(t, time.Second), long, 10); !errors.Is(err, ErrBadName) || !errors.Is(err, protocol.ErrBadName) {
 		t.Errorf("long name: %v, want ErrBadName", err)
 	}
-	if _, err := a.AcquireSlot(ctx(t, time.Second), "", 1); !errors.Is(err, protocol.ErrBadName) {
+	if _, err := a.AcquireSlot(ctx(t, time.Second), "", 1); !errors.Is(err, ErrBadName) || !errors.Is(err, protocol.ErrBadName) {
 		t.Errorf("empty name: %v, want ErrBadName", err)
 	}
 }

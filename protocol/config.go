@@ -175,6 +175,10 @@ func (c *Config) margin(ttl time.Duration) time.Duration {
 	return ttl / 100
 }
 
+// MarginFor is m for a lease of the given TTL: Margin if set, else TTL/100.
+// A holder stops acting this long before its deadline (R8).
+func (c *Config) MarginFor(ttl time.Duration) time.Duration { return c.margin(ttl) }
+
 // AttemptDuration is D_P for a lease of TTL T: the largest duration with
 // (D_P + m)/(1-ε) <= T/(1+ε) (R8), rounded down to a nanosecond. It can be
 // zero or negative for a TTL too short for the margin; Validate refuses such

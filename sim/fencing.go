@@ -20,7 +20,7 @@ func (s *Sim) sendWrite(j, l int, tok uint64) {
 
 // resource is the fenced resource: per lease it keeps the highest token it
 // has seen and refuses writes with a lower one (equal tokens pass, as
-// node/fence admits them: one tenure writes many times).
+// fence/ admits them: one tenure writes many times).
 type resource struct {
 	high []uint64
 	// lastOrder is the grant order (checker.tenures) of the tenure whose

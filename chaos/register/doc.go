@@ -11,7 +11,7 @@
 //     value written and the token of its write, or 404 {"error"} if the key
 //     was never written.
 //   - PUT /v1/keys/{key} with the header Fencing-Token (see package
-//     node/fence) and the body {"value": "..."} answers 200
+//     fence) and the body {"value": "..."} answers 200
 //     {"key","value","token"} once the value is on disk, 409 {"error": "stale
 //     token", "name", "token", "highest"} if the token is below the highest
 //     admitted for the lease named key, 400 for a malformed request, and 503

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/tenure-dev/tenure/node/fence"
+	"github.com/tenure-dev/tenure/fence"
 )
 
 // Limits on what a request may carry.

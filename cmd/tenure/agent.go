@@ -339,7 +339,7 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	ag, err := agent.New(agent.Config{
-		Node: n, Voters: o.voters, DefaultTTL: o.ttl, MaxTTL: o.maxTTL, Token: o.token, Logger: log,
+		Node: n, Token: o.token, Logger: log,
 		ReadTimeout: o.readTimeout, MaxConns: maxConns, MaxWatches: o.maxWatches, MaxHolds: o.maxHolds,
 	})
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tenure-dev/tenure/agent"
+	"github.com/tenure-dev/tenure/api"
 )
 
 // A key or token file that other users may write is refused, with the
@@ -143,18 +143,18 @@ func TestNamesEscapedOnDisplay(t *testing.T) {
 	var out bytes.Buffer
 	printStatus(&out, statusReport{
 		Agent: "http://127.0.0.1:7947", Self: "n\u200b1",
-		Members: []agent.Member{{Name: "n\u200b1", Voter: true, Alive: true}},
-		Leases:  []agent.Grant{{Name: bidi, TokenStr: "5", Mode: "keepalive"}},
+		Members: []api.Member{{Name: "n\u200b1", Voter: true, Alive: true}},
+		Leases:  []api.Grant{{Name: bidi, TokenStr: "5", Mode: "keepalive"}},
 	})
 	s := out.String()
 	if strings.ContainsAny(s, "\u202e\u200b") || !strings.Contains(s, `"invoice\u202efdp.exe"`) || !strings.Contains(s, `"n\u200b1"`) {
 		t.Fatalf("status printed invisible runes or did not escape them:\n%s", s)
 	}
-	line := describeChange(time.Now(), bidi, agent.HolderHint{Node: "n\u200b1", Token: 5, RemainingMS: 1000, Value: "v\u202e"})
+	line := describeChange(time.Now(), bidi, api.HolderHint{Node: "n\u200b1", Token: 5, RemainingMS: 1000, Value: "v\u202e"})
 	if strings.ContainsAny(line, "\u202e\u200b") || !strings.Contains(line, `"invoice\u202efdp.exe"`) || !strings.Contains(line, `"n\u200b1"`) {
 		t.Fatalf("watch printed invisible runes or did not escape them: %q", line)
 	}
-	if got := describeChange(time.Now(), "job", agent.HolderHint{Vacant: true}); !strings.Contains(got, "  job: vacant") {
+	if got := describeChange(time.Now(), "job", api.HolderHint{Vacant: true}); !strings.Contains(got, "  job: vacant") {
 		t.Fatalf("a plain name is not shown as it is: %q", got)
 	}
 	// tenure watch refuses such a name, and dot-segments, before asking.

@@ -11,7 +11,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/tenure-dev/tenure/agent"
+	"github.com/tenure-dev/tenure/api"
 )
 
 // cmdFlags is a subcommand's flag set with the conventions every tenure
@@ -162,8 +162,8 @@ func (f *cmdFlags) addCAFlag() {
 }
 
 // newClient builds the API client from the agent flags of f.
-func (f *cmdFlags) newClient(url, tokenFile string) (*agent.Client, error) {
-	c := &agent.Client{BaseURL: url, HTTP: &http.Client{}}
+func (f *cmdFlags) newClient(url, tokenFile string) (*api.Client, error) {
+	c := &api.Client{BaseURL: url, HTTP: &http.Client{}}
 	tlsURL := strings.HasPrefix(url, "https://")
 	if !strings.HasPrefix(url, "http://") && !tlsURL {
 		return nil, fmt.Errorf("--agent %q: want an http:// or https:// URL", url)
@@ -176,7 +176,7 @@ func (f *cmdFlags) newClient(url, tokenFile string) (*agent.Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.HTTP = agent.TLSHTTPClient(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+		c.HTTP = api.TLSHTTPClient(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
 	}
 	if tokenFile != "" {
 		b, err := os.ReadFile(tokenFile)

@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/tenure-dev/tenure/agent"
+	"github.com/tenure-dev/tenure/api"
 )
 
 func init() {
@@ -44,12 +44,12 @@ type leaseView struct {
 	Quarantined bool      `json:"quarantined,omitempty"`
 	Error       string    `json:"error,omitempty"`
 	sent        time.Time // when the request left, by this machine's clock
-	leases      []agent.HolderHint
+	leases      []api.HolderHint
 }
 
 // mergedLease is one lease of the merged listing.
 type mergedLease struct {
-	agent.HolderHint
+	api.HolderHint
 	// AgeMS is how long ago, at most, the reporting voter answered.
 	AgeMS int64 `json:"age_ms"`
 	// ObservedAt is when the reporting voter read its view, by its clock.
@@ -85,7 +85,7 @@ func runLeases(args []string, stdout, stderr io.Writer) int {
 	if len(agents) == 0 {
 		agents = stringList{"http://127.0.0.1:7947"}
 	}
-	clients := make([]*agent.Client, len(agents))
+	clients := make([]*api.Client, len(agents))
 	for i, u := range agents {
 		c, err := f.newClient(u, tokenFile)
 		if err != nil {
@@ -165,7 +165,7 @@ func mergeViews(views []leaseView, now time.Time) []mergedLease {
 	return out
 }
 
-// printLeases prints r as a table, names quoted by agent.QuoteName.
+// printLeases prints r as a table, names quoted by api.QuoteName.
 func printLeases(w io.Writer, r leasesReport) {
 	var asked []string
 	for _, v := range r.Voters {
@@ -173,9 +173,9 @@ func printLeases(w io.Writer, r leasesReport) {
 		case v.Error != "":
 			asked = append(asked, v.Agent+" (no answer)")
 		case v.Quarantined:
-			asked = append(asked, agent.QuoteName(v.Voter)+" (QUARANTINED: may have forgotten leases)")
+			asked = append(asked, api.QuoteName(v.Voter)+" (QUARANTINED: may have forgotten leases)")
 		default:
-			asked = append(asked, agent.QuoteName(v.Voter))
+			asked = append(asked, api.QuoteName(v.Voter))
 		}
 	}
 	fmt.Fprintf(w, "a hint, as seen by voters %s\n", strings.Join(asked, ", "))
@@ -188,9 +188,9 @@ func printLeases(w io.Writer, r leasesReport) {
 	for _, l := range r.Leases {
 		seen := make([]string, len(l.SeenBy))
 		for i, s := range l.SeenBy {
-			seen[i] = agent.QuoteName(s)
+			seen[i] = api.QuoteName(s)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\t%s\n", agent.QuoteName(l.Name), agent.QuoteName(l.Node), l.TokenStr,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\t%s\n", api.QuoteName(l.Name), api.QuoteName(l.Node), l.TokenStr,
 			time.Duration(l.RemainingMS)*time.Millisecond, time.Duration(l.AgeMS)*time.Millisecond, strings.Join(seen, ","))
 	}
 	tw.Flush()

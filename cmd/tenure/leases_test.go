@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tenure-dev/tenure/agent"
+	"github.com/tenure-dev/tenure/api"
 )
 
 // TestLeasesMerge checks the merge of voters' views: per name the highest
@@ -18,14 +18,14 @@ import (
 // answer adds nothing.
 func TestLeasesMerge(t *testing.T) {
 	sent := time.Unix(1000, 0)
-	h := func(name, node string, token uint64) agent.HolderHint {
-		return agent.HolderHint{Name: name, Node: node, Token: token, RemainingMS: 900, Hint: true}
+	h := func(name, node string, token uint64) api.HolderHint {
+		return api.HolderHint{Name: name, Node: node, Token: token, RemainingMS: 900, Hint: true}
 	}
 	views := []leaseView{
-		{Voter: "a", sent: sent, leases: []agent.HolderHint{h("x", "n1", 5), h("y", "n2", 7)}},
-		{Voter: "b", sent: sent.Add(time.Second), leases: []agent.HolderHint{h("x", "n3", 9)}},
-		{Voter: "c", sent: sent, leases: []agent.HolderHint{h("x", "n3", 9), h("z", "n1", 1)}},
-		{Agent: "http://d", Error: "down", leases: []agent.HolderHint{h("w", "n9", 99)}},
+		{Voter: "a", sent: sent, leases: []api.HolderHint{h("x", "n1", 5), h("y", "n2", 7)}},
+		{Voter: "b", sent: sent.Add(time.Second), leases: []api.HolderHint{h("x", "n3", 9)}},
+		{Voter: "c", sent: sent, leases: []api.HolderHint{h("x", "n3", 9), h("z", "n1", 1)}},
+		{Agent: "http://d", Error: "down", leases: []api.HolderHint{h("w", "n9", 99)}},
 	}
 	got := mergeViews(views, sent.Add(2*time.Second))
 	if len(got) != 3 {
@@ -48,10 +48,10 @@ func TestLeasesCommand(t *testing.T) {
 	dir := t.TempDir()
 	url := startAgentProc(t, "--name", "a", "--voters", "a", "--bind", "127.0.0.1:0", "--http", "127.0.0.1:0",
 		"--data-dir", filepath.Join(dir, "data"), "--new-cluster")
-	c := &agent.Client{BaseURL: url}
+	c := &api.Client{BaseURL: url}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	g, _, err := c.Acquire(ctx, "nightly", agent.AcquireRequest{TTL: agent.Duration(5 * time.Second)})
+	g, _, err := c.Acquire(ctx, "nightly", api.AcquireRequest{TTL: api.Duration(5 * time.Second)})
 	if err != nil {
 		t.Fatalf("acquire: %v", err)
 	}

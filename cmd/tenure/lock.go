@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tenure-dev/tenure/agent"
+	"github.com/tenure-dev/tenure/api"
 	"github.com/tenure-dev/tenure/node"
 )
 
@@ -149,7 +149,7 @@ func runLock(args []string, stdout, stderr io.Writer) int {
 		return f.fail(stderr, "missing lease NAME")
 	}
 	name, cmdArgs := rest[0], rest[1:]
-	if err := agent.CheckName(name); err != nil {
+	if err := api.CheckName(name); err != nil {
 		return f.fail(stderr, "lease NAME: %v", err)
 	}
 	if len(cmdArgs) > 0 && cmdArgs[0] == "--" {
@@ -200,7 +200,7 @@ func runLock(args []string, stdout, stderr io.Writer) int {
 type locker struct {
 	name   string
 	opts   lockOpts
-	client *agent.Client
+	client *api.Client
 	stderr io.Writer
 	info   io.Writer // progress messages
 
@@ -220,7 +220,7 @@ func (l *locker) errorf(format string, args ...any) {
 // extend moves the deadline to sent+g.DeadlineMS if that is later. Each
 // such instant is no later than the agent's own deadline, because the
 // agent computed deadline_ms after the request was sent (R16).
-func (l *locker) extend(sent time.Time, g agent.Grant) {
+func (l *locker) extend(sent time.Time, g api.Grant) {
 	if d := sent.Add(time.Duration(g.DeadlineMS) * time.Millisecond); d.After(l.deadline) {
 		l.deadline = d
 	}
@@ -305,10 +305,10 @@ func (l *locker) acquire(sigs <-chan os.Signal) (code int, ok bool) {
 		case <-stop:
 		}
 	}()
-	g, sent, err := l.client.Acquire(ctx, l.name, agent.AcquireRequest{
-		TTL: agent.Duration(l.opts.ttl), Wait: agent.Duration(l.opts.wait), Value: l.opts.value, Slots: l.opts.slots,
+	g, sent, err := l.client.Acquire(ctx, l.name, api.AcquireRequest{
+		TTL: api.Duration(l.opts.ttl), Wait: api.Duration(l.opts.wait), Value: l.opts.value, Slots: l.opts.slots,
 	})
-	var ae *agent.APIError
+	var ae *api.APIError
 	switch {
 	case err == nil:
 	case errors.As(err, &ae) && ae.Status == http.StatusBadRequest:
@@ -370,7 +370,7 @@ func (l *locker) confirm() (ok bool) {
 func (l *locker) release() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := l.client.Release(ctx, l.name, l.token, l.key); err != nil && agent.StatusOf(err) != http.StatusGone {
+	if err := l.client.Release(ctx, l.name, l.token, l.key); err != nil && api.StatusOf(err) != http.StatusGone {
 		l.errorf("release %q (token %d): %v (it expires on its own)", l.name, l.token, err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tenure-dev/tenure/agent"
+	"github.com/tenure-dev/tenure/api"
 )
 
 // recordingAgent answers acquires with answer and records every request
@@ -21,23 +21,23 @@ type recordingAgent struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
 	bodies []string
-	answer func(w http.ResponseWriter, req agent.AcquireRequest)
+	answer func(w http.ResponseWriter, req api.AcquireRequest)
 }
 
-func newRecordingAgent(t *testing.T, answer func(w http.ResponseWriter, req agent.AcquireRequest)) *recordingAgent {
+func newRecordingAgent(t *testing.T, answer func(w http.ResponseWriter, req api.AcquireRequest)) *recordingAgent {
 	a := &recordingAgent{answer: answer}
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		a.mu.Lock()
 		a.bodies = append(a.bodies, r.Method+" "+r.URL.RequestURI()+" "+string(b))
 		a.mu.Unlock()
-		var req agent.AcquireRequest
+		var req api.AcquireRequest
 		_ = json.Unmarshal(b, &req)
 		switch {
 		case r.Method == http.MethodDelete:
 			w.WriteHeader(http.StatusNoContent)
 		case strings.HasSuffix(r.URL.Path, "/keepalive"):
-			_ = json.NewEncoder(w).Encode(agent.Grant{Name: "x", Token: 7, TTL: agent.Duration(10 * time.Second), DeadlineMS: 10000})
+			_ = json.NewEncoder(w).Encode(api.Grant{Name: "x", Token: 7, TTL: api.Duration(10 * time.Second), DeadlineMS: 10000})
 		default:
 			a.answer(w, req)
 		}
@@ -57,8 +57,8 @@ func (a *recordingAgent) requests() []string {
 // --slots (exit 2), and a CMD that is not in PATH (exit 1, nothing
 // acquired).
 func TestLockUsageBeforeAcquire(t *testing.T) {
-	a := newRecordingAgent(t, func(w http.ResponseWriter, _ agent.AcquireRequest) {
-		_ = json.NewEncoder(w).Encode(agent.Grant{Name: "job", Token: 7, TTL: agent.Duration(10 * time.Second), DeadlineMS: 10000, LeaseKey: "k"})
+	a := newRecordingAgent(t, func(w http.ResponseWriter, _ api.AcquireRequest) {
+		_ = json.NewEncoder(w).Encode(api.Grant{Name: "job", Token: 7, TTL: api.Duration(10 * time.Second), DeadlineMS: 10000, LeaseKey: "k"})
 	})
 	for _, tc := range []struct {
 		args []string
@@ -88,9 +88,9 @@ func TestLockUsageBeforeAcquire(t *testing.T) {
 // 400 (its refusal of a bad request, like a TTL above its --max-ttl)
 // exits 2 with the agent's reason, and writes no --status-file.
 func TestLockRefusedRequestIsUsage(t *testing.T) {
-	a := newRecordingAgent(t, func(w http.ResponseWriter, req agent.AcquireRequest) {
+	a := newRecordingAgent(t, func(w http.ResponseWriter, req api.AcquireRequest) {
 		w.WriteHeader(http.StatusBadRequest)
-		_ = json.NewEncoder(w).Encode(agent.ErrorResponse{Error: "ttl " + time.Duration(req.TTL).String() + " outside [10ms, 1m0s]"})
+		_ = json.NewEncoder(w).Encode(api.ErrorResponse{Error: "ttl " + time.Duration(req.TTL).String() + " outside [10ms, 1m0s]"})
 	})
 	status := filepath.Join(t.TempDir(), "status")
 	r := startLockProc(t, "--agent", a.srv.URL, "--status-file", status, "--ttl", "1h", "job", "--", "true")
@@ -107,12 +107,12 @@ func TestLockRefusedRequestIsUsage(t *testing.T) {
 // that the command, the keepalives and the release use the slot the
 // agent chose.
 func TestLockSlots(t *testing.T) {
-	a := newRecordingAgent(t, func(w http.ResponseWriter, req agent.AcquireRequest) {
+	a := newRecordingAgent(t, func(w http.ResponseWriter, req api.AcquireRequest) {
 		name := "pool"
 		if req.Slots > 0 {
 			name = "pool#1"
 		}
-		_ = json.NewEncoder(w).Encode(agent.Grant{Name: name, Token: 9, TTL: agent.Duration(10 * time.Second), DeadlineMS: 10000, LeaseKey: "k"})
+		_ = json.NewEncoder(w).Encode(api.Grant{Name: name, Token: 9, TTL: api.Duration(10 * time.Second), DeadlineMS: 10000, LeaseKey: "k"})
 	})
 	out := filepath.Join(t.TempDir(), "lease")
 	r := startLockProc(t, "--agent", a.srv.URL, "--slots", "3", "pool", "--", "sh", "-c", `printf %s "$TENURE_LEASE" > `+out)

@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tenure-dev/tenure/agent"
+	"github.com/tenure-dev/tenure/api"
 )
 
 // killPatience is how long tenure lock repeats SIGKILL for processes that
@@ -59,7 +59,7 @@ func (l *locker) hold(tree *procTree, sigs <-chan os.Signal) (outcome string, co
 
 	type kaResult struct {
 		sent time.Time
-		g    agent.Grant
+		g    api.Grant
 		err  error
 	}
 	kaDone := make(chan kaResult, 1)
@@ -150,7 +150,7 @@ func (l *locker) hold(tree *procTree, sigs <-chan os.Signal) (outcome string, co
 			}(l.deadline)
 		case r := <-kaDone:
 			inFlight = false
-			switch st := agent.StatusOf(r.err); {
+			switch st := api.StatusOf(r.err); {
 			case r.err == nil:
 				l.extend(r.sent, r.g)
 				alarm.Reset(time.Until(next()))

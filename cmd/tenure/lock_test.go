@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tenure-dev/tenure/agent"
+	"github.com/tenure-dev/tenure/api"
 	"github.com/tenure-dev/tenure/internal/lockworker"
 )
 
@@ -96,7 +96,7 @@ func (a *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
 	defer a.mu.Unlock()
 	a.requests++
 	grant := func() {
-		g := agent.Grant{Name: "job", Token: 7, TTL: agent.Duration(a.ttl), DeadlineMS: a.ttl.Milliseconds(), LeaseKey: "secret"}
+		g := api.Grant{Name: "job", Token: 7, TTL: api.Duration(a.ttl), DeadlineMS: a.ttl.Milliseconds(), LeaseKey: "secret"}
 		if d := now.Add(a.ttl); d.After(a.deadline) {
 			a.deadline = d
 		}
@@ -104,7 +104,7 @@ func (a *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	fail := func(code int, msg string) {
 		w.WriteHeader(code)
-		_ = json.NewEncoder(w).Encode(agent.ErrorResponse{Error: msg})
+		_ = json.NewEncoder(w).Encode(api.ErrorResponse{Error: msg})
 	}
 	switch {
 	case r.Method == http.MethodDelete:

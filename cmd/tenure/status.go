@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tenure-dev/tenure/agent"
+	"github.com/tenure-dev/tenure/api"
 )
 
 func init() {
@@ -34,12 +35,12 @@ not ready still exits 0: read "ready:" (or /readyz) for that.`
 
 // statusReport is what --json prints.
 type statusReport struct {
-	Agent   string          `json:"agent"`
-	Self    string          `json:"self"`
-	Members []agent.Member  `json:"members"`
-	Quorum  agent.Quorum    `json:"quorum"`
-	Node    agent.NodeState `json:"node"`
-	Leases  []agent.Grant   `json:"leases"`
+	Agent   string        `json:"agent"`
+	Self    string        `json:"self"`
+	Members []api.Member  `json:"members"`
+	Quorum  api.Quorum    `json:"quorum"`
+	Node    api.NodeState `json:"node"`
+	Leases  []api.Grant   `json:"leases"`
 	// Ready is the agent's /readyz answer: whether a majority of voters
 	// answers and this node is out of quarantine, and each voter's
 	// reachability. Nil if the agent does not serve /readyz.
@@ -103,10 +104,10 @@ func yesNo(b bool) string {
 }
 
 // printStatus prints r as tables. Names (of members and leases) are shown
-// through agent.QuoteName: a name with an invisible or bidi character is
+// through api.QuoteName: a name with an invisible or bidi character is
 // quoted with it escaped, so that no name can display as another.
 func printStatus(w io.Writer, r statusReport) {
-	fmt.Fprintf(w, "agent %s (node %s)\n", r.Agent, agent.QuoteName(r.Self))
+	fmt.Fprintf(w, "agent %s (node %s)\n", r.Agent, api.QuoteName(r.Self))
 	fmt.Fprintf(w, "voters: %d of %d alive, majority %s\n", r.Quorum.Alive, r.Quorum.Voters, yesNo(r.Quorum.Majority))
 	printNodeState(w, r.Node)
 	printReadiness(w, r.Ready)
@@ -121,11 +122,11 @@ func printStatus(w io.Writer, r statusReport) {
 		config := "same"
 		switch {
 		case m.Mismatch:
-			config = fmt.Sprintf("MISMATCH: cluster %s voters %s", agent.QuoteName(m.Cluster), orUnknown(m.Voters))
+			config = fmt.Sprintf("MISMATCH: cluster %s voters %s", api.QuoteName(m.Cluster), orUnknown(m.Voters))
 		case !m.Alive:
 			config = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", agent.QuoteName(m.Name), addr, yesNo(m.Voter), yesNo(m.Alive), config)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", api.QuoteName(m.Name), addr, yesNo(m.Voter), yesNo(m.Alive), config)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -135,7 +136,7 @@ func printStatus(w io.Writer, r statusReport) {
 	}
 	fmt.Fprintln(tw, "LEASE\tTOKEN\tTTL\tMODE\tDEADLINE IN")
 	for _, g := range r.Leases {
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%v\n", agent.QuoteName(g.Name), g.TokenStr, time.Duration(g.TTL), g.Mode, time.Duration(g.DeadlineMS)*time.Millisecond)
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%v\n", api.QuoteName(g.Name), g.TokenStr, time.Duration(g.TTL), g.Mode, time.Duration(g.DeadlineMS)*time.Millisecond)
 	}
 	tw.Flush()
 }
@@ -143,8 +144,8 @@ func printStatus(w io.Writer, r statusReport) {
 // printNodeState prints this node's configuration and start: its cluster
 // identity (R17), and a quarantine, a start verification or a stale start
 // (R9, R18) while they last.
-func printNodeState(w io.Writer, s agent.NodeState) {
-	fmt.Fprintf(w, "cluster: %s, voters %s\n", agent.QuoteName(s.Cluster), s.Voters)
+func printNodeState(w io.Writer, s api.NodeState) {
+	fmt.Fprintf(w, "cluster: %s, voters %s\n", api.QuoteName(s.Cluster), s.Voters)
 	switch {
 	case s.Verifying:
 		fmt.Fprintln(w, "start: waiting for the other voters to confirm this data dir is not a stale copy (R18)")
@@ -172,7 +173,7 @@ func orUnknown(s string) string {
 // readiness asks the agent's /readyz, whose answer is a JSON Readiness
 // with 200 (ready) or 503 (not ready). It returns nil, nil for an agent
 // without /readyz (404).
-func readiness(ctx context.Context, c *agent.Client) (*agent.Readiness, error) {
+func readiness(ctx context.Context, c *api.Client) (*agent.Readiness, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.BaseURL, "/")+"/readyz", nil)
 	if err != nil {
 		return nil, err
@@ -233,7 +234,7 @@ func printReadiness(w io.Writer, r *agent.Readiness) {
 		case v.LastAnswerMS >= 0:
 			last = fmt.Sprintf("%v ago", time.Duration(v.LastAnswerMS)*time.Millisecond)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", agent.QuoteName(v.Name), yesNo(v.Answered), last)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", api.QuoteName(v.Name), yesNo(v.Answered), last)
 	}
 	tw.Flush()
 }

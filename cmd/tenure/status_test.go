@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tenure-dev/tenure/agent"
+	"github.com/tenure-dev/tenure/api"
 )
 
 // R17, R18: tenure status names a member of another configuration with
@@ -14,13 +14,13 @@ import (
 func TestStatusShowsConfigurationAndStart(t *testing.T) {
 	r := statusReport{
 		Agent: "http://127.0.0.1:7947", Self: "a",
-		Members: []agent.Member{
+		Members: []api.Member{
 			{Name: "a", Addr: "127.0.0.1:7946", Voter: true, Alive: true},
 			{Name: "d", Addr: "127.0.0.1:7976", Alive: true, Mismatch: true, Cluster: "tenure", Voters: "a,b,c,d,e"},
 			{Name: "c", Voter: true},
 		},
-		Quorum: agent.Quorum{Voters: 3, Alive: 1},
-		Node: agent.NodeState{Cluster: "tenure", Voters: "a,b,c", Quarantined: true, StaleStart: true,
+		Quorum: api.Quorum{Voters: 3, Alive: 1},
+		Node: api.NodeState{Cluster: "tenure", Voters: "a,b,c", Quarantined: true, StaleStart: true,
 			QuarantineLeftMS: 12300, MismatchedMembers: 1},
 	}
 	var b bytes.Buffer
@@ -40,7 +40,7 @@ func TestStatusShowsConfigurationAndStart(t *testing.T) {
 		t.Errorf("only d runs another configuration:\n%s", out)
 	}
 	b.Reset()
-	r.Node = agent.NodeState{Cluster: "tenure", Voters: "a,b,c", Verifying: true, Quarantined: true}
+	r.Node = api.NodeState{Cluster: "tenure", Voters: "a,b,c", Verifying: true, Quarantined: true}
 	printStatus(&b, r)
 	if !strings.Contains(b.String(), "waiting for the other voters to confirm") {
 		t.Errorf("a verifying start is not shown:\n%s", b.String())

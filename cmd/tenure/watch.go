@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tenure-dev/tenure/agent"
+	"github.com/tenure-dev/tenure/api"
 	"github.com/tenure-dev/tenure/protocol"
 )
 
@@ -47,7 +47,7 @@ func runWatch(args []string, stdout, stderr io.Writer) int {
 		return f.fail(stderr, "want exactly one lease NAME, got %d arguments", f.NArg())
 	}
 	name := f.Arg(0)
-	if err := agent.CheckName(name); err != nil {
+	if err := api.CheckName(name); err != nil {
 		return f.fail(stderr, "%v", err)
 	}
 	client, err := f.newClient(url, tokenFile)
@@ -62,7 +62,7 @@ func runWatch(args []string, stdout, stderr io.Writer) int {
 		defer cancel()
 	}
 	enc := json.NewEncoder(stdout)
-	err = client.Watch(ctx, name, func(h agent.HolderHint) bool {
+	err = client.Watch(ctx, name, func(h api.HolderHint) bool {
 		if asJSON {
 			_ = enc.Encode(h)
 			return true
@@ -70,7 +70,7 @@ func runWatch(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, describeChange(time.Now(), name, h))
 		return true
 	})
-	if err != nil && ctx.Err() == nil && agent.StatusOf(err) == http.StatusBadRequest {
+	if err != nil && ctx.Err() == nil && api.StatusOf(err) == http.StatusBadRequest {
 		return f.fail(stderr, "the agent refused the request: %v", err) // bad usage, like a bad flag
 	}
 	if err != nil && ctx.Err() == nil {
@@ -81,17 +81,17 @@ func runWatch(args []string, stdout, stderr io.Writer) int {
 }
 
 // describeChange is one human line for a holder change. The lease and
-// node names are shown through agent.QuoteName, so that an invisible or
+// node names are shown through api.QuoteName, so that an invisible or
 // bidi character cannot make one display as another.
-func describeChange(now time.Time, name string, h agent.HolderHint) string {
+func describeChange(now time.Time, name string, h api.HolderHint) string {
 	at := now.Format("15:04:05.000")
-	name = agent.QuoteName(name)
+	name = api.QuoteName(name)
 	if h.Vacant || h.Node == "" {
 		return fmt.Sprintf("%s  %s: vacant (hint)", at, name)
 	}
 	era, round := protocol.TokenBallot(h.Token)
 	line := fmt.Sprintf("%s  %s: held by %s, token %d (era %d, round %d), %s left (hint)",
-		at, name, agent.QuoteName(h.Node), h.Token, era, round, time.Duration(h.RemainingMS)*time.Millisecond)
+		at, name, api.QuoteName(h.Node), h.Token, era, round, time.Duration(h.RemainingMS)*time.Millisecond)
 	if h.Value != "" {
 		line += fmt.Sprintf(", value %q", h.Value)
 	}

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/tenure-dev/tenure/agent"
+	"github.com/tenure-dev/tenure/api"
 )
 
 // TestWatchRefusedRequestIsUsage checks that a watch the agent answers
@@ -18,7 +18,7 @@ func TestWatchRefusedRequestIsUsage(t *testing.T) {
 	var status atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(int(status.Load()))
-		_ = json.NewEncoder(w).Encode(agent.ErrorResponse{Error: "lease name refused by this agent"})
+		_ = json.NewEncoder(w).Encode(api.ErrorResponse{Error: "lease name refused by this agent"})
 	}))
 	defer srv.Close()
 	for _, tc := range []struct {

@@ -31,8 +31,8 @@ import (
 	"time"
 
 	"github.com/tenure-dev/tenure/examples/internal/loopback"
+	"github.com/tenure-dev/tenure/fence"
 	"github.com/tenure-dev/tenure/node"
-	"github.com/tenure-dev/tenure/node/fence"
 )
 
 func main() {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/tenure-dev/tenure/node/fence"
+	"github.com/tenure-dev/tenure/fence"
 )
 
 // step is a point in a coordinator's run of a transaction at which the

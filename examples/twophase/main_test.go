@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tenure-dev/tenure/node/fence"
+	"github.com/tenure-dev/tenure/fence"
 )
 
 // The example end to end, on a real loopback cluster, with c1 crashed at

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/tenure-dev/tenure/node/fence"
+	"github.com/tenure-dev/tenure/fence"
 )
 
 // errInDoubt means a participant holds a prepared transaction whose outcome

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/tenure-dev/tenure/node/fence"
+	"github.com/tenure-dev/tenure/fence"
 )
 
 // The tokens of the protocol tests: c2's lock on each participant is a

@@ -7,7 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 
-	"github.com/tenure-dev/tenure/node/fence"
+	"github.com/tenure-dev/tenure/fence"
 )
 
 func Example() {

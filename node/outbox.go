@@ -1,0 +1,112 @@
+package node
+
+import (
+	"time"
+
+	"github.com/tenure-dev/tenure/protocol"
+)
+
+// outbox groups one Ready's messages by destination so that everything for
+// one peer leaves in as few datagrams as fit (protocol.Encoder packs them):
+// renewals of many leases that fall due together cost a few packets per
+// peer. It is owned by the owner goroutine.
+type outbox struct {
+	byPeer map[string][]protocol.Message
+	order  []string
+	enc    *protocol.Encoder
+	// released remembers this node's latest Release per lease name, for
+	// releaseWindow, so that a later Prepare for the name carries a copy
+	// of it in front (see send).
+	released  map[string]recentRelease
+	lastPrune protocol.Time
+}
+
+type recentRelease struct {
+	msg *protocol.Release
+	at  protocol.Time
+}
+
+// releaseWindow is how long a Release is copied in front of this node's
+// Prepares for the same name. Beyond it the old lease has expired at every
+// voter anyway.
+const releaseWindow = 2 * time.Second
+
+func newOutbox() *outbox {
+	return &outbox{byPeer: map[string][]protocol.Message{}, enc: protocol.NewEncoder(), released: map[string]recentRelease{}}
+}
+
+// piggyback returns the Release to copy in front of msg, if any.
+//
+// memberlist hands received datagrams over last-in first-out, so a Prepare
+// sent just after a Release by the same node can overtake it; the voter
+// then reports this node's own old lease, which blocks the new attempt
+// (R7), and sends no Vacant notice to the node that released (it is the
+// releaser), so the request waits for the old lease to expire. A copy of
+// the Release in the same datagram, ahead of the Prepare, is processed
+// first. Duplicate Releases are harmless: a voter clears only the exact
+// (owner, ballot) tenure (R10).
+func (ob *outbox) piggyback(now protocol.Time, msg protocol.Message) *protocol.Release {
+	switch m := msg.(type) {
+	case *protocol.Release:
+		ob.released[m.Name] = recentRelease{msg: m, at: now}
+	case *protocol.Prepare:
+		if r, ok := ob.released[m.Name]; ok && now-r.at < protocol.Time(releaseWindow) {
+			return r.msg
+		}
+	}
+	if now-ob.lastPrune > protocol.Time(releaseWindow) {
+		ob.lastPrune = now
+		for name, r := range ob.released {
+			if now-r.at >= protocol.Time(releaseWindow) {
+				delete(ob.released, name)
+			}
+		}
+	}
+	return nil
+}
+
+// send encodes and sends msgs, best effort: a lost datagram is retried by
+// the protocol, never by the transport.
+func (n *Node) send(msgs []protocol.Envelope) {
+	if len(msgs) == 0 {
+		return
+	}
+	ob := n.outbox
+	now := n.now()
+	for _, e := range msgs {
+		q, ok := ob.byPeer[e.To]
+		if !ok || len(q) == 0 {
+			ob.order = append(ob.order, e.To)
+		}
+		if r := ob.piggyback(now, e.Msg); r != nil {
+			q = append(q, r)
+		}
+		ob.byPeer[e.To] = append(q, e.Msg)
+	}
+	for _, to := range ob.order {
+		q := ob.byPeer[to]
+		if peer := n.peers.get(to); peer == nil {
+			// Not (yet, or no longer) in the member list: the protocol
+			// retries, and gossip may know the peer by then.
+			n.stats.unroutable.Add(uint64(len(q)))
+			delete(ob.byPeer, to) // names seen once must not accumulate
+		} else {
+			err := ob.enc.Encode(protocol.Header{From: n.cfg.Name, ID: n.m.ID()}, q, func(b []byte) {
+				if err := n.ml.SendBestEffort(peer, b); err != nil {
+					n.stats.sendErrors.Add(1)
+					n.log.Debug("send failed", "peer", to, "err", err)
+					return
+				}
+				n.stats.packetsOut.Add(1)
+				n.stats.bytesOut.Add(uint64(len(b)))
+			})
+			if err != nil {
+				n.stats.sendErrors.Add(1)
+				n.log.Error("encode failed", "peer", to, "err", err)
+			}
+			clear(q)
+			ob.byPeer[to] = q[:0]
+		}
+	}
+	ob.order = ob.order[:0]
+}
