@@ -25,6 +25,9 @@ func TestUnavailableLockExitCode(t *testing.T) {
 		Status string `json:"status"`
 		Error  string `json:"error"`
 	}
+	// Answers b and c sent just before SIGKILL (to the probe above) may
+	// still arrive and count: wait for /readyz to see the majority gone.
+	waitFor(t, "a to see the majority gone", func() bool { return call(t, "GET", a.http+"/readyz", "", nil) == 503 }, a.exited)
 	if code := call(t, "GET", a.http+"/readyz", "", &ready); code != 503 || ready.Status != "unavailable" || ready.Error != "no quorum: 1 of 3 voters answered" {
 		t.Fatalf("/readyz with 2 of 3 voters down: %d %+v", code, ready)
 	}

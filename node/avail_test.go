@@ -18,9 +18,16 @@ func TestUnavailableNoQuorum(t *testing.T) {
 	}
 	c.stop("b")
 	c.stop("c")
+	// Answers b and c sent just before they stopped (to the Ready probe
+	// above) may still arrive, and an answer while a request runs counts:
+	// wait until a probe of a's own sees the majority gone.
+	var u *UnavailableError
+	waitUntil(t, "a to see only itself answer", func() bool {
+		_, err := a.Ready(ctx(t, 10*time.Second))
+		return errors.As(err, &u)
+	})
 
 	_, err := a.TryAcquire(ctx(t, 30*time.Second), "x")
-	var u *UnavailableError
 	if !errors.As(err, &u) || !errors.Is(err, ErrNoQuorum) || !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrContended) || errors.Is(err, ErrQuarantined) {
 		t.Fatalf("TryAcquire with 2 of 3 voters down: %v, want an UnavailableError (no quorum)", err)
 	}
