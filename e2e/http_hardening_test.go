@@ -34,28 +34,7 @@ func launchLimited(t *testing.T, nofile int, name string, voters []string, extra
 	args := append([]string{"-c", `ulimit -n "$0" && exec "$@"`, strconv.Itoa(nofile), binary, "agent", "--name", name, "--voters", strings.Join(voters, ","),
 		"--bind", "127.0.0.1:0", "--http", "127.0.0.1:0", "--new-cluster", "--data-dir", p.dataDir,
 		"--ready-file", p.ready, "--log-level", "debug"}, extra...)
-	logf, err := os.Create(p.logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd = exec.Command("sh", args...)
-	p.cmd.Stdout, p.cmd.Stderr = logf, logf
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start agent %s: %v", name, err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		logf.Close()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		p.signal(syscall.SIGKILL)
-		<-p.exited
-		if t.Failed() {
-			b, _ := os.ReadFile(p.logPath)
-			t.Logf("agent %s log (last 3000 bytes):\n%s", name, tail(b, 3000))
-		}
-	})
+	p.start("sh", args...)
 	p.waitReady()
 	return p
 }

@@ -88,14 +88,24 @@ func launchAgent(t *testing.T, name string, voters []string, join, dataDir strin
 		args = append(args, "--join", join)
 	}
 	args = append(args, extra...)
+	p.start(binary, args...)
+	return p
+}
+
+// start runs path with args as the agent process p, its output in
+// p.logPath; the test's cleanup kills it and, if the test failed, shows
+// the end of its log.
+func (p *proc) start(path string, args ...string) {
+	t := p.t
+	t.Helper()
 	logf, err := os.Create(p.logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.cmd = exec.Command(binary, args...)
+	p.cmd = exec.Command(path, args...)
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start agent %s: %v", name, err)
+		t.Fatalf("start agent %s: %v", p.name, err)
 	}
 	go func() {
 		p.err = p.cmd.Wait()
@@ -107,10 +117,9 @@ func launchAgent(t *testing.T, name string, voters []string, join, dataDir strin
 		<-p.exited
 		if t.Failed() {
 			b, _ := os.ReadFile(p.logPath)
-			t.Logf("agent %s log (last 3000 bytes):\n%s", name, tail(b, 3000))
+			t.Logf("agent %s log (last 3000 bytes):\n%s", p.name, tail(b, 3000))
 		}
 	})
-	return p
 }
 
 // waitReady waits until the agent has written its ready file.

@@ -133,18 +133,7 @@ func TestReplaceAfterLeave(t *testing.T) {
 	if nb.Addr() == oldAddr {
 		t.Fatalf("the replacement reused the old address %s: the test proves nothing", oldAddr)
 	}
-	waitUntil(t, "a to route b to its new address", func() bool {
-		for _, m := range c.nodes["a"].Members() {
-			if m.Name == "b" {
-				return m.Addr == nb.Addr()
-			}
-		}
-		return false
-	})
-	waitServing(t, nb)
-	// b votes: with a stopped, only b and c make a majority.
-	c.stop("a")
-	grantCycle(t, c.nodes["c"], "job")
+	replacementVotes(t, c, nb)
 }
 
 // R18: a replacement for a node that crashed (another address) is refused
@@ -177,6 +166,14 @@ func TestReplaceAfterCrash(t *testing.T) {
 	})
 	c.nodes["b"] = nb
 	t.Logf("refused %d times before the old b was declared dead", refused)
+	replacementVotes(t, c, nb)
+}
+
+// replacementVotes waits until a routes b to the replacement nb's address
+// and nb serves, then shows nb votes: with a stopped, only b and c make a
+// majority, and c is granted a lease.
+func replacementVotes(t *testing.T, c *cluster, nb *Node) {
+	t.Helper()
 	waitUntil(t, "a to route b to its new address", func() bool {
 		for _, m := range c.nodes["a"].Members() {
 			if m.Name == "b" {
