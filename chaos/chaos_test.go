@@ -24,6 +24,7 @@ var (
 	flagDir      = flag.String("chaos.dir", "", "run directory (default: a new one under $TMPDIR)")
 	flagKeep     = flag.Bool("chaos.keep", false, "keep the run directory of a passing run")
 	flagBin      = flag.String("chaos.bin", "", "prebuilt tenure binary (default: built from ./cmd/tenure)")
+	flagRegBin   = flag.String("chaos.register-bin", "", "prebuilt fenced register (default: built from ./chaos/cmd/fenced-register)")
 	flagFaults   = flag.String("chaos.faults", "", "comma-separated fault kinds (default: all)")
 )
 
@@ -47,41 +48,57 @@ func requireLab(t *testing.T) {
 	})
 }
 
+// The binaries a run starts, built once per test binary into binDir
+// unless given prebuilt.
 var (
 	buildOnce sync.Once
-	binPath   string
+	binDir    string
+	built     map[string]string // package path -> binary
 	buildErr  error
 )
 
-// tenureBinary returns -chaos.bin or builds cmd/tenure once per test binary.
-func tenureBinary(t *testing.T) string {
+// Packages of the binaries a run starts: the product's agent and the
+// harness's own register.
+const (
+	tenurePkg   = "github.com/tenure-dev/tenure/cmd/tenure"
+	registerPkg = "github.com/tenure-dev/tenure/chaos/cmd/fenced-register"
+)
+
+// binaries returns -chaos.bin (or cmd/tenure built) and
+// -chaos.register-bin (or chaos/cmd/fenced-register built).
+func binaries(t *testing.T) (tenure, register string) {
 	t.Helper()
-	if *flagBin != "" {
-		return *flagBin
-	}
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tenure-chaos-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "tenure")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/tenure-dev/tenure/cmd/tenure").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/tenure: %v\n%s", err, out)
+		built = map[string]string{}
+		for pkg, prebuilt := range map[string]string{tenurePkg: *flagBin, registerPkg: *flagRegBin} {
+			if prebuilt != "" {
+				built[pkg] = prebuilt
+				continue
+			}
+			if binDir == "" {
+				if binDir, buildErr = os.MkdirTemp("", "tenure-chaos-bin-"); buildErr != nil {
+					return
+				}
+			}
+			bin := filepath.Join(binDir, filepath.Base(pkg))
+			if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+				return
+			}
+			built[pkg] = bin
 		}
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	return binPath
+	return built[tenurePkg], built[registerPkg]
 }
 
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
-	if binPath != "" {
-		_ = os.RemoveAll(filepath.Dir(binPath))
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
 	}
 	os.Exit(code)
 }
@@ -117,7 +134,8 @@ func runConfig(t *testing.T, d time.Duration) Config {
 	} else {
 		dir = filepath.Join(dir, fmt.Sprintf("%s-%d", t.Name(), seed))
 	}
-	cfg := Config{Seed: seed, Duration: d, Binary: tenureBinary(t), Dir: dir, Logf: t.Logf}
+	bin, regBin := binaries(t)
+	cfg := Config{Seed: seed, Duration: d, Binary: bin, RegisterBinary: regBin, Dir: dir, Logf: t.Logf}
 	if *flagFaults != "" {
 		cfg.Faults = strings.Split(*flagFaults, ",")
 	}
@@ -197,7 +215,7 @@ func countOK(res *Result, name string) int {
 }
 
 // TestChaosDetectsBrokenFence runs the register with its fence off
-// (--unsafe-no-fence) and many stalled clients: the checks must report the
+// (fenced-register --unsafe-no-fence) and many stalled clients: the checks must report the
 // stale writes it lets through. A pass here would mean the harness cannot
 // see the failure it exists to find.
 func TestChaosDetectsBrokenFence(t *testing.T) {

@@ -116,11 +116,11 @@ func (c *Cluster) registerAddr() string {
 
 // startRegister starts the register process on its file.
 func (c *Cluster) startRegister() error {
-	args := []string{"fenced-register", "--listen", c.registerAddr(), "--data", c.regData}
+	args := []string{"--listen", c.registerAddr(), "--data", c.regData}
 	if c.cfg.UnsafeNoFence {
 		args = append(args, "--unsafe-no-fence")
 	}
-	p, err := startProc("register", c.regHost.Command(c.cfg.Binary, args...), filepath.Join(c.cfg.Dir, "register", "log"))
+	p, err := startProc("register", c.regHost.Command(c.cfg.RegisterBinary, args...), filepath.Join(c.cfg.Dir, "register", "log"))
 	if err != nil {
 		return err
 	}

@@ -40,8 +40,12 @@ type Config struct {
 	Seed int64
 	// Duration is how long the nemesis runs. Default 75s.
 	Duration time.Duration
-	// Binary is the tenure binary (agent and fenced-register). Required.
+	// Binary is the tenure binary, run as `tenure agent`. Required.
 	Binary string
+	// RegisterBinary is the fenced register, built from
+	// ./chaos/cmd/fenced-register: a resource of the harness, not part of
+	// the tenure binary. Required.
+	RegisterBinary string
 	// Dir is the run's directory: data dirs, logs, and on failure the
 	// artifacts. Required; Run creates it.
 	Dir string
@@ -99,6 +103,8 @@ func (c Config) withDefaults() (Config, error) {
 	switch {
 	case c.Binary == "":
 		return c, errors.New("chaos: Config.Binary is empty")
+	case c.RegisterBinary == "":
+		return c, errors.New("chaos: Config.RegisterBinary is empty (go build ./chaos/cmd/fenced-register)")
 	case c.Dir == "":
 		return c, errors.New("chaos: Config.Dir is empty")
 	case c.Duration < 0:

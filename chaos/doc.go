@@ -24,7 +24,8 @@
 // # 2. The pieces
 //
 //   - Cluster (cluster.go) builds the lab (package chaos/netns), starts the
-//     register (`tenure fenced-register`) in a namespace of its own and the
+//     register (the harness's own binary, chaos/cmd/fenced-register, built
+//     by the test next to cmd/tenure) in a namespace of its own and the
 //     agents in theirs, and controls them: SIGKILL, SIGSTOP/SIGCONT,
 //     SIGTERM, restart with or without the data dir.
 //   - How an agent is started and spoken to is behind two small interfaces

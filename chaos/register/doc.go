@@ -48,8 +48,9 @@
 //
 // Options.UnsafeNoFence turns the fence off: every write with a token is
 // accepted. It exists only so that the chaos test can show that its checkers
-// catch a resource that admits stale holders; `tenure fenced-register`
-// exposes it as a flag that its usage does not list.
+// catch a resource that admits stale holders. The harness's binary
+// (chaos/cmd/fenced-register, not part of the tenure binary) exposes it as
+// --unsafe-no-fence.
 //
 // # 5. Testing map
 //

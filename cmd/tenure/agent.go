@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -104,7 +102,8 @@ func newAgentFlags(o *agentOpts) *cmdFlags {
 	f.StringVar(&o.bind, "bind", "0.0.0.0:7946", "gossip address `host:port` (UDP and TCP); port 0 picks a free one")
 	f.Var(&o.join, "join", "`host:port` of a member to join (repeatable or comma-separated)")
 	f.DurationVar(&o.joinTimeout, "join-timeout", 30*time.Second, "keep trying --join, with backoff, this long while no member answers; 0 tries once")
-	f.Var(&o.voters, "voters", "the voter node names, comma-separated, identical on every node (required)")
+	f.Var(&o.voters, "voters", "the voter node names, comma-separated, identical on every node")
+	f.require("voters")
 	f.StringVar(&o.dataDir, "data-dir", "", "`dir` for the durable era floor and clean-shutdown state")
 	f.StringVar(&o.cluster, "cluster", node.DefaultClusterID, "cluster `ID`, the same on every node; binds the data dir at its first start")
 	f.BoolVar(&o.newCluster, "new-cluster", false, "this is the first start of a new cluster: an empty data dir needs no quarantine")
@@ -126,166 +125,6 @@ func newAgentFlags(o *agentOpts) *cmdFlags {
 	f.StringVar(&o.readyFile, "ready-file", "", "write the actual addresses as JSON to `file` once serving")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 5*time.Second, "how long SIGTERM may take to end hold streams and leave")
 	return f
-}
-
-// check validates the flags and reads the key and token files. Every
-// error names the flag.
-func (o *agentOpts) check() error {
-	if o.name == "" {
-		return errors.New("--name is empty")
-	}
-	if len(o.voters) == 0 {
-		return errors.New("--voters is required (the same comma-separated list on every node)")
-	}
-	host, port, err := net.SplitHostPort(o.bind)
-	if err != nil {
-		return fmt.Errorf("--bind %q: %v", o.bind, err)
-	}
-	if net.ParseIP(host) == nil {
-		return fmt.Errorf("--bind %q: host must be an IP address", o.bind)
-	}
-	p, err := strconv.Atoi(port)
-	if err != nil || p < 0 || p > 65535 {
-		return fmt.Errorf("--bind %q: bad port", o.bind)
-	}
-	o.bindHost, o.bindPort = host, p
-	if _, _, err := net.SplitHostPort(o.httpAddr); err != nil {
-		return fmt.Errorf("--http %q: %v", o.httpAddr, err)
-	}
-	if o.keyfile != "" {
-		b, warn, err := readSecretFile("--keyfile", o.keyfile)
-		if err != nil {
-			return err
-		}
-		o.warnings = append(o.warnings, warn...)
-		o.key, err = base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
-		if err != nil {
-			return fmt.Errorf("--keyfile %s: not base64: %v", o.keyfile, err)
-		}
-		if n := len(o.key); n != 16 && n != 24 && n != 32 {
-			return fmt.Errorf("--keyfile %s: key is %d bytes; want 16, 24 or 32 (e.g. head -c 32 /dev/urandom | base64)", o.keyfile, n)
-		}
-	}
-	if o.tokenFile != "" {
-		b, warn, err := readSecretFile("--http-token-file", o.tokenFile)
-		if err != nil {
-			return err
-		}
-		o.warnings = append(o.warnings, warn...)
-		if o.token = strings.TrimSpace(string(b)); o.token == "" {
-			return fmt.Errorf("--http-token-file %s is empty", o.tokenFile)
-		}
-	}
-	if err := o.loadTLS(); err != nil {
-		return err
-	}
-	if !isLoopback(o.httpAddr) && o.token == "" {
-		return fmt.Errorf("--http %s is not a loopback address: refusing to serve the API without --http-token-file", o.httpAddr)
-	}
-	if !isLoopback(o.bind) && o.key == nil && !o.insecure {
-		return fmt.Errorf("--bind %s is not a loopback address: refusing unencrypted gossip without --keyfile (or --insecure)", o.bind)
-	}
-	switch o.logFormat {
-	case "text", "json":
-	default:
-		return fmt.Errorf("--log-format %q: want text or json", o.logFormat)
-	}
-	if err := o.level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
-	}
-	if o.ttl <= 0 || o.maxTTL <= 0 {
-		return fmt.Errorf("--ttl %v and --max-ttl %v must be positive", o.ttl, o.maxTTL)
-	}
-	if o.ttl > o.maxTTL {
-		return fmt.Errorf("--ttl %v is above --max-ttl %v", o.ttl, o.maxTTL)
-	}
-	for _, l := range []struct {
-		flag string
-		v    int
-	}{{"--http-max-conns", o.maxConns}, {"--http-max-watches", o.maxWatches}, {"--http-max-holds", o.maxHolds}} {
-		if l.v < 1 {
-			return fmt.Errorf("%s %d: want at least 1", l.flag, l.v)
-		}
-	}
-	if o.readTimeout <= 0 {
-		return fmt.Errorf("--http-read-timeout %v must be positive", o.readTimeout)
-	}
-	return nil
-}
-
-// loadTLS reads --http-tls-cert and --http-tls-key (both or neither) into
-// o.tls. The key is read as the token file is: refused if other users may
-// write it.
-func (o *agentOpts) loadTLS() error {
-	switch {
-	case o.tlsCert == "" && o.tlsKey == "":
-		return nil
-	case o.tlsCert == "":
-		return errors.New("--http-tls-key needs --http-tls-cert")
-	case o.tlsKey == "":
-		return errors.New("--http-tls-cert needs --http-tls-key")
-	}
-	certPEM, err := os.ReadFile(o.tlsCert)
-	if err != nil {
-		return fmt.Errorf("--http-tls-cert: %v", err)
-	}
-	keyPEM, warn, err := readSecretFile("--http-tls-key", o.tlsKey)
-	if err != nil {
-		return err
-	}
-	o.warnings = append(o.warnings, warn...)
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return fmt.Errorf("--http-tls-cert %s, --http-tls-key %s: %v", o.tlsCert, o.tlsKey, err)
-	}
-	o.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	return nil
-}
-
-// readSecretFile reads the key or token file of flag, refusing one that
-// users other than its owner may write (following a symbolic link to the
-// file it names), as ssh refuses such keys: whoever can change it chooses
-// the cluster key or the API token. It warns of one that others may read.
-func readSecretFile(flag, path string) (b []byte, warnings []string, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %v", flag, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat() // the file opened, after any link
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s %s: %v", flag, path, err)
-	}
-	name := path
-	if target, err := filepath.EvalSymlinks(path); err == nil && target != filepath.Clean(path) {
-		name = path + " (a link to " + target + ")"
-	}
-	switch perm := fi.Mode().Perm(); {
-	case !fi.Mode().IsRegular():
-		return nil, nil, fmt.Errorf("%s %s is not a regular file", flag, name)
-	case perm&0o022 != 0:
-		return nil, nil, fmt.Errorf("%s %s has mode %04o: other users may change it; refusing it (chmod go-w, or better chmod 600)", flag, name, perm)
-	case perm&0o044 != 0:
-		warnings = append(warnings, fmt.Sprintf("%s %s has mode %04o: other users may read the secret in it (chmod 600)", flag, name, perm))
-	}
-	b, err = io.ReadAll(io.LimitReader(f, 64<<10))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s %s: %v", flag, name, err)
-	}
-	return b, warnings, nil
-}
-
-// isLoopback reports whether a host:port names only loopback interfaces.
-func isLoopback(hostport string) bool {
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // readyInfo is what --ready-file receives: the addresses actually bound.
@@ -326,14 +165,12 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 			"open_file_limit", nofile, "kept_for_gossip_and_storage", reservedFDs)
 	}
 
-	n, err := node.New(node.Config{
-		Name: o.name, BindAddr: o.bindHost, BindPort: o.bindPort, Join: o.join, Voters: o.voters,
-		DataDir: o.dataDir, SecretKey: o.key, DefaultTTL: o.ttl, MaxTTL: o.maxTTL, Logger: log,
-		ClusterID: o.cluster, NewCluster: o.newCluster, Restored: o.restored, JoinTimeout: o.joinTimeout,
-	})
+	// node.New validates its configuration before it touches anything: a
+	// bad value changes nothing and exits 2 like a bad flag.
+	n, err := node.New(o.nodeConfig(log))
 	if err != nil {
 		if errors.Is(err, node.ErrConfig) {
-			return f.fail(stderr, "%v", err)
+			return f.fail(stderr, "%s", nodeConfigError(err))
 		}
 		fmt.Fprintf(stderr, "tenure agent: %v\n", err)
 		return 1

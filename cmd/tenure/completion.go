@@ -88,7 +88,7 @@ func completionSpecs() []commandSpec {
 		spec := commandSpec{name: name, summary: commands[name].summary}
 		if got != nil {
 			spec.words = got.words
-			got.visible(func(fl *flag.Flag) {
+			got.VisitAll(func(fl *flag.Flag) {
 				_, usage := flag.UnquoteUsage(fl)
 				b, isBool := fl.Value.(interface{ IsBoolFlag() bool })
 				spec.flags = append(spec.flags, flagSpec{name: fl.Name, about: shortAbout(usage), value: !isBool || !b.IsBoolFlag()})

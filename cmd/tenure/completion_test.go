@@ -36,8 +36,8 @@ func TestCompletionScripts(t *testing.T) {
 				t.Errorf("%s script lacks flag --%s", shell, flag)
 			}
 		}
-		if strings.Contains(script, "unsafe-no-fence") {
-			t.Errorf("%s script offers the hidden --unsafe-no-fence", shell)
+		if strings.Contains(script, "fenced-register") || strings.Contains(script, "unsafe-no-fence") {
+			t.Errorf("%s script offers the chaos harness's fenced-register", shell)
 		}
 	}
 	var out, errb bytes.Buffer

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/tenure-dev/tenure/api"
@@ -17,17 +18,18 @@ import (
 // cmdFlags is a subcommand's flag set with the conventions every tenure
 // command shares: --help prints every flag with its environment variable
 // to stdout and exits 0; each flag not given on the command line is read
-// from TENURE_<FLAG> (upper case, dashes as underscores; hidden flags
-// excepted); a bad flag or variable exits 2 to stderr with a message
-// naming it.
+// from TENURE_<FLAG> (upper case, dashes as underscores); a required flag
+// given neither way, a bad flag or a bad variable exits 2 to stderr with a
+// message naming it. Values are checked by the command, or by the library
+// it configures (tenure agent: node.Config), not here.
 type cmdFlags struct {
 	*flag.FlagSet
-	name     string          // the subcommand
-	synopsis string          // "tenure lock [flags] NAME -- CMD [ARGS...]"
-	about    string          // paragraphs after the synopsis
-	hidden   map[string]bool // flags left out of --help and completion
-	words    []string        // what the first argument may be, for completion (nil: files)
-	ca       string          // --ca of the client commands (addAgentFlags)
+	name     string   // the subcommand
+	synopsis string   // "tenure lock [flags] NAME -- CMD [ARGS...]"
+	about    string   // paragraphs after the synopsis
+	words    []string // what the first argument may be, for completion (nil: files)
+	ca       string   // --ca of the client commands (addAgentFlags)
+	required []string // flags that must be given (require)
 }
 
 // newCmdFlags starts the flag set of subcommand name.
@@ -35,21 +37,12 @@ func newCmdFlags(name, synopsis, about string) *cmdFlags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // parse reports errors itself
 	fs.Usage = func() {}
-	return &cmdFlags{FlagSet: fs, name: name, synopsis: synopsis, about: about, hidden: map[string]bool{}}
+	return &cmdFlags{FlagSet: fs, name: name, synopsis: synopsis, about: about}
 }
 
-// hide leaves flag name out of --help and shell completion (an internal
-// or test-only flag); it still parses.
-func (f *cmdFlags) hide(name string) { f.hidden[name] = true }
-
-// visible calls fn for each flag --help shows, in name order.
-func (f *cmdFlags) visible(fn func(*flag.Flag)) {
-	f.VisitAll(func(fl *flag.Flag) {
-		if !f.hidden[fl.Name] {
-			fn(fl)
-		}
-	})
-}
+// require makes parse refuse to go on unless each flag named is given, on
+// the command line or in its variable; --help marks them "(required)".
+func (f *cmdFlags) require(names ...string) { f.required = append(f.required, names...) }
 
 // probing, while set, makes parse hand the flag set to it and stop the
 // command (exit 0) before it does anything: shell completion reads every
@@ -62,8 +55,9 @@ func envName(name string) string {
 }
 
 // parse parses args, then the environment for flags the command line did
-// not set. ok is false when the command must exit with code: 0 after
-// --help, 2 after a bad flag or variable.
+// not set, and checks that the required flags are given. ok is false when
+// the command must exit with code: 0 after --help, 2 after a bad flag or
+// variable or a required flag missing.
 func (f *cmdFlags) parse(args []string, stdout, stderr io.Writer) (code int, ok bool) {
 	if probing != nil {
 		probing(f)
@@ -76,11 +70,10 @@ func (f *cmdFlags) parse(args []string, stdout, stderr io.Writer) (code int, ok 
 		}
 		return f.fail(stderr, "%v", err), false
 	}
-	set := map[string]bool{}
-	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	set := f.given() // on the command line, so far
 	var bad error
 	f.VisitAll(func(fl *flag.Flag) {
-		if set[fl.Name] || bad != nil || f.hidden[fl.Name] {
+		if set[fl.Name] || bad != nil {
 			return
 		}
 		if v, found := os.LookupEnv(envName(fl.Name)); found {
@@ -92,7 +85,22 @@ func (f *cmdFlags) parse(args []string, stdout, stderr io.Writer) (code int, ok 
 	if bad != nil {
 		return f.fail(stderr, "%v", bad), false
 	}
+	given := f.given()
+	for _, name := range f.required {
+		if !given[name] {
+			return f.fail(stderr, "--%s is required (or $%s)", name, envName(name)), false
+		}
+	}
 	return exitOK, true
+}
+
+// given reports the flags set explicitly, on the command line or from the
+// environment (parse sets those through the flag set): a command whose
+// defaults come from elsewhere (a preset, a mode) overrides only these.
+func (f *cmdFlags) given() map[string]bool {
+	set := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	return set
 }
 
 // fail prints a usage error naming the problem and returns 2.
@@ -106,13 +114,13 @@ func (f *cmdFlags) fail(stderr io.Writer, format string, args ...any) int {
 func (f *cmdFlags) usage(w io.Writer) {
 	fmt.Fprintf(w, "Usage: %s\n\n%s\n\n", f.synopsis, strings.TrimSpace(f.about))
 	n := 0
-	f.visible(func(*flag.Flag) { n++ })
+	f.VisitAll(func(*flag.Flag) { n++ })
 	if n == 0 {
 		fmt.Fprintln(w, "Flags: only -h, --help (this text, exit 0).")
 		return
 	}
 	fmt.Fprintln(w, "Flags (each also read from the environment variable shown; the command line wins):")
-	f.visible(func(fl *flag.Flag) {
+	f.VisitAll(func(fl *flag.Flag) {
 		kind, usage := flag.UnquoteUsage(fl)
 		if kind == "value" {
 			kind = "list"
@@ -123,7 +131,10 @@ func (f *cmdFlags) usage(w io.Writer) {
 		}
 		fmt.Fprintln(w, line)
 		def := ""
-		if fl.DefValue != "" && fl.DefValue != "false" && fl.DefValue != "0" && fl.DefValue != "0s" {
+		switch {
+		case slices.Contains(f.required, fl.Name):
+			def = " (required)"
+		case fl.DefValue != "" && fl.DefValue != "false" && fl.DefValue != "0" && fl.DefValue != "0s":
 			def = fmt.Sprintf(" (default %s)", fl.DefValue)
 		}
 		fmt.Fprintf(w, "        %s%s [$%s]\n", usage, def, envName(fl.Name))

@@ -2,9 +2,16 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tenure-dev/tenure/node"
+	"github.com/tenure-dev/tenure/protocol"
 )
 
 // TestFlagsFromEnvironment checks that each flag reads TENURE_<FLAG>
@@ -91,7 +98,7 @@ func TestHelpAndUsageErrors(t *testing.T) {
 		}
 	}
 	// The flag tables are read, not listed by hand: a few known flags.
-	for cmd, flag := range map[string]string{"lock": "slots", "agent": "voters", "sim": "seeds", "status": "json", "fenced-register": "data"} {
+	for cmd, flag := range map[string]string{"lock": "slots", "agent": "voters", "sim": "seeds", "status": "json", "watch": "agent"} {
 		found := false
 		for _, s := range specs {
 			for _, f := range s.flags {
@@ -101,12 +108,6 @@ func TestHelpAndUsageErrors(t *testing.T) {
 		if !found {
 			t.Errorf("tenure %s --%s not found in the command table", cmd, flag)
 		}
-	}
-	// Hidden flags stay hidden.
-	var out, errb bytes.Buffer
-	runMain([]string{"fenced-register", "--help"}, &out, &errb)
-	if strings.Contains(out.String(), "unsafe-no-fence") {
-		t.Error("fenced-register --help shows the hidden --unsafe-no-fence")
 	}
 }
 
@@ -125,38 +126,102 @@ func TestTopLevelUsage(t *testing.T) {
 			t.Fatalf("tenure %s: exit %d, stdout %q, stderr %q", h, code, out.String(), errb.String())
 		}
 	}
-	for _, args := range [][]string{{"no-such-command"}, {"help", "no-such-command"}} {
+	// fenced-register is the chaos harness's (chaos/cmd/fenced-register),
+	// not a command of the product.
+	for _, tc := range []struct {
+		args    []string
+		unknown string
+	}{
+		{[]string{"no-such-command"}, "no-such-command"},
+		{[]string{"help", "no-such-command"}, "no-such-command"},
+		{[]string{"fenced-register", "--data", "x"}, "fenced-register"},
+		{[]string{"help", "fenced-register"}, "fenced-register"},
+	} {
 		out.Reset()
 		errb.Reset()
-		if code := runMain(args, &out, &errb); code != 2 || out.Len() != 0 || !strings.Contains(errb.String(), "no-such-command") {
-			t.Fatalf("tenure %q: exit %d, stdout %q, stderr %q", args, code, out.String(), errb.String())
+		if code := runMain(tc.args, &out, &errb); code != 2 || out.Len() != 0 || !strings.Contains(errb.String(), `unknown command "`+tc.unknown+`"`) {
+			t.Fatalf("tenure %q: exit %d, stdout %q, stderr %q; want 2 and unknown command %q", tc.args, code, out.String(), errb.String(), tc.unknown)
 		}
 	}
 }
 
-// TestAgentRefusesUnsafeConfig checks the agent's refusals: each exits 2
-// with a message naming the flag.
+// TestAgentRefusesUnsafeConfig checks the agent's refusals, those of its
+// own checks and those of node.Config's validation alike: each exits 2
+// with a message naming the flag, and none creates the data dir.
 func TestAgentRefusesUnsafeConfig(t *testing.T) {
 	dir := t.TempDir()
+	secret := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	key20 := secret("key20", base64.StdEncoding.EncodeToString(make([]byte, 20)))
+	keyEmpty := secret("key-empty", "\n")
+	local := []string{"--voters", "a", "--bind", "127.0.0.1:0"}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"--name", "a"}, "--voters"},
-		{[]string{"--voters", "a", "--name", ""}, "--name"},
+		// The agent's own checks and the required flag.
+		{[]string{"--name", "a"}, "--voters is required"},
 		{[]string{"--voters", "a"}, "--keyfile"}, // default bind 0.0.0.0 without a key
 		{[]string{"--voters", "a", "--bind", "127.0.0.1:0", "--http", "0.0.0.0:0"}, "--http-token-file"},
 		{[]string{"--voters", "a", "--bind", "127.0.0.1:0", "--keyfile", dir + "/missing"}, "--keyfile"},
-		{[]string{"--voters", "a", "--bind", "localhost:0"}, "--bind"},
-		{[]string{"--voters", "a", "--bind", "127.0.0.1:0", "--log-format", "xml"}, "--log-format"},
-		{[]string{"--voters", "a", "--bind", "127.0.0.1:0", "--log-level", "loud"}, "--log-level"},
-		{[]string{"--voters", "a", "--bind", "127.0.0.1:0", "--ttl", "1m", "--max-ttl", "30s"}, "--ttl"},
-		{[]string{"--voters", "a", "--bind", "127.0.0.1:0", "--ttl", "1ms"}, "DefaultTTL"},
+		{append(local, "--keyfile", keyEmpty), "--keyfile " + keyEmpty + " holds no key"},
+		{[]string{"--voters", "a", "--bind", "127.0.0.1:x"}, "--bind"},
+		{append(local, "--log-format", "xml"), "--log-format"},
+		{append(local, "--log-level", "loud"), "--log-level"},
+		{append(local, "--ttl", "0"), "--ttl 0"},
+		// node.Config's validation, with the flag named.
+		{append(local, "--name", ""), "Name is --name"},
+		{[]string{"--voters", "a", "--bind", "localhost:0"}, "BindAddr is --bind"},
+		{[]string{"--voters", "a", "--bind", "127.0.0.1:70000"}, "BindPort is --bind"},
+		{[]string{"--voters", "a,a", "--bind", "127.0.0.1:0"}, "Voters is --voters"},
+		{append(local, "--keyfile", key20), "SecretKey is --keyfile"},
+		{append(local, "--cluster", "no spaces"), "ClusterID is --cluster"},
+		{append(local, "--new-cluster", "--restored"), "NewCluster is --new-cluster"},
+		{append(local, "--join-timeout", "-1s"), "JoinTimeout is --join-timeout"},
+		{append(local, "--ttl", "1m", "--max-ttl", "30s"), "DefaultTTL is --ttl, MaxTTL is --max-ttl"},
+		{append(local, "--ttl", "1ms"), "DefaultTTL 1ms"},
+		{append(local, "--max-ttl", "-1s"), "MaxTTL is --max-ttl"},
 	} {
+		data := filepath.Join(dir, "data")
+		args := append([]string{"agent", "--http", "127.0.0.1:0", "--data-dir", data}, tc.args...)
 		var out, errb bytes.Buffer
-		code := runMain(append([]string{"agent", "--http", "127.0.0.1:0"}, tc.args...), &out, &errb)
-		if code != 2 || !strings.Contains(errb.String(), tc.want) {
-			t.Errorf("agent %q: exit %d, stderr %q; want 2 naming %s", tc.args, code, errb.String(), tc.want)
+		code := runMain(args, &out, &errb)
+		if code != 2 || out.Len() != 0 || !strings.Contains(errb.String(), tc.want) || strings.Contains(errb.String(), "invalid config") {
+			t.Errorf("agent %q: exit %d, stdout %q, stderr %q; want 2 and %q, without the package prefixes", tc.args, code, out.String(), errb.String(), tc.want)
+		}
+		if _, err := os.Stat(data); !os.IsNotExist(err) {
+			t.Fatalf("agent %q: the refused start left the data dir (%v)", tc.args, err)
+		}
+	}
+	// A required flag may come from its variable.
+	t.Setenv("TENURE_VOTERS", "a")
+	var out, errb bytes.Buffer
+	if code := runMain([]string{"agent", "--bind", "127.0.0.1:0", "--http", "127.0.0.1:0", "--name", ""}, &out, &errb); code != 2 ||
+		!strings.Contains(errb.String(), "Name is --name") {
+		t.Errorf("--voters from $TENURE_VOTERS: exit %d, stderr %q; want 2 for --name only", code, errb.String())
+	}
+}
+
+// nodeConfigError drops the package prefixes and names the flag behind
+// every field a node error names, whole words only.
+func TestNodeConfigError(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("%w: %w", node.ErrConfig, fmt.Errorf("%w: DefaultTTL 1ms outside [MinTTL 50ms, MaxTTL 1m0s]", protocol.ErrConfig)),
+			"DefaultTTL 1ms outside [MinTTL 50ms, MaxTTL 1m0s] (DefaultTTL is --ttl, MaxTTL is --max-ttl)"},
+		{fmt.Errorf("%w: ClusterID %q: use 1 to 64 letters", node.ErrConfig, "a b"),
+			`ClusterID "a b": use 1 to 64 letters (ClusterID is --cluster)`},
+		{fmt.Errorf("%w: nothing a flag sets", node.ErrConfig), "nothing a flag sets"},
+	} {
+		if got := nodeConfigError(tc.err); got != tc.want {
+			t.Errorf("nodeConfigError(%q)\n = %q\nwant %q", tc.err, got, tc.want)
 		}
 	}
 }

@@ -43,15 +43,15 @@ func (d *delayFlag) Set(v string) error {
 	return nil
 }
 
-// simFlags are the flags of `tenure sim`; keep the names: scripts and
-// replay commands use them.
-type simFlags struct {
-	fs           *cmdFlags
+// simOpts are the parsed flags of `tenure sim`; keep the flag names:
+// scripts and replay commands use them.
+type simOpts struct {
 	seed         uint64
 	seeds        int
 	nodes        int
 	clients      int
 	leases       int
+	slots        int
 	duration     time.Duration
 	ttl          time.Duration
 	drift        float64
@@ -80,15 +80,15 @@ type simFlags struct {
 	workers      int
 }
 
-func newSimFlags() *simFlags {
+func newSimFlags(f *simOpts) *cmdFlags {
 	d := sim.DefaultOptions()
-	f := &simFlags{fs: newCmdFlags("sim", "tenure sim [flags]", simAbout)}
-	fs := f.fs
+	fs := newCmdFlags("sim", "tenure sim [flags]", simAbout)
 	fs.Uint64Var(&f.seed, "seed", d.Seed, "seed of the run (the first one with --seeds)")
 	fs.IntVar(&f.seeds, "seeds", 1, "sweep this many seeds from --seed, in parallel")
 	fs.IntVar(&f.nodes, "nodes", d.Voters, "voters (acceptor nodes)")
 	fs.IntVar(&f.clients, "clients", d.Clients, "extra non-voter nodes running clients")
 	fs.IntVar(&f.leases, "leases", d.Leases, "lease names")
+	fs.IntVar(&f.slots, "slots", d.Slots, "clients per node, each taking a random lease name per tenure (0: one client per lease name on every node)")
 	fs.DurationVar(&f.duration, "duration", d.Duration, "simulated time with faults (a quiet phase follows)")
 	fs.DurationVar(&f.ttl, "ttl", d.TTL, "lease TTL")
 	fs.Float64Var(&f.drift, "drift", d.Drift, "real bound on the clocks' rate error")
@@ -128,7 +128,7 @@ func newSimFlags() *simFlags {
 	fs.StringVar(&f.timeline, "timeline", "", "write an HTML timeline of the run (the first violating seed of a sweep) to FILE")
 	fs.StringVar(&f.trace, "trace", "", "write the text trace of the run (the first seed) to FILE")
 	fs.IntVar(&f.workers, "workers", 0, "parallel runs of a sweep (default: one per CPU)")
-	return f
+	return fs
 }
 
 const simAbout = `
@@ -165,8 +165,9 @@ A sweep (--seeds N) shows its progress on stderr when stderr is a
 terminal: seeds done, simulated events per second, and the time left.`
 
 // options turns the parsed flags into simulator options: the preset first,
-// then every flag given explicitly.
-func (f *simFlags) options() (sim.Options, error) {
+// then every flag given explicitly (on the command line or in the
+// environment).
+func (f *simOpts) options(fs *cmdFlags) (sim.Options, error) {
 	o := sim.DefaultOptions()
 	preset, err := sim.ParseFaultPreset(f.faults)
 	if err != nil {
@@ -174,7 +175,7 @@ func (f *simFlags) options() (sim.Options, error) {
 	}
 	o.Faults = sim.Preset(preset)
 	o.Seed = f.seed
-	o.Voters, o.Clients, o.Leases = f.nodes, f.clients, f.leases
+	o.Voters, o.Clients, o.Leases, o.Slots = f.nodes, f.clients, f.leases, f.slots
 	o.Duration, o.TTL, o.Drift, o.Margin = f.duration, f.ttl, f.drift, f.margin
 	o.AssumedDrift = f.drift
 	o.NoEra = f.noEra
@@ -183,8 +184,7 @@ func (f *simFlags) options() (sim.Options, error) {
 	o.Edge.Agents, o.Edge.Clients = f.agents, f.edgeClients
 	o.Edge.DelayMin, o.Edge.DelayMax = f.edgeDelay.min, f.edgeDelay.max
 	o.Edge.HoldShare = f.holdShare
-	set := map[string]bool{}
-	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	set := fs.given()
 	if set["assumed-drift"] {
 		o.AssumedDrift = f.assumedDrift
 	}
@@ -220,11 +220,12 @@ func (f *simFlags) options() (sim.Options, error) {
 	return o, o.Validate()
 }
 
-// replay is the command that reruns one seed with the same options: every
-// flag given explicitly, except those that choose seeds or outputs.
-func (f *simFlags) replay(seed uint64) string {
+// simReplay is the command that reruns one seed with the options of fs:
+// every flag given explicitly (on the command line or in the environment),
+// except those that choose seeds or outputs.
+func simReplay(fs *cmdFlags, seed uint64) string {
 	parts := []string{"go run ./cmd/tenure sim --seed", fmt.Sprint(seed)}
-	f.fs.Visit(func(fl *flag.Flag) {
+	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
 		case "seed", "seeds", "json", "timeline", "trace", "workers":
 			return
@@ -241,21 +242,21 @@ func (f *simFlags) replay(seed uint64) string {
 }
 
 func runSim(args []string, stdout, stderr io.Writer) int {
-	f := newSimFlags()
-	if code, ok := f.fs.parse(args, stdout, stderr); !ok {
+	var o simOpts
+	f := newSimFlags(&o)
+	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
-	if f.fs.NArg() > 0 {
-		return f.fs.fail(stderr, "unexpected argument %q (flags only)", f.fs.Arg(0))
+	if f.NArg() > 0 {
+		return f.fail(stderr, "unexpected argument %q (flags only)", f.Arg(0))
 	}
-	opts, err := f.options()
+	opts, err := o.options(f)
 	if err != nil {
-		return f.fs.fail(stderr, "%v", err)
+		return f.fail(stderr, "%v", err)
 	}
-	if f.trace != "" {
-		if err := writeTrace(f.trace, opts); err != nil {
-			fmt.Fprintf(stderr, "tenure sim: %v\n", err)
-			return 2
+	if o.trace != "" {
+		if err := writeTrace(o.trace, opts); err != nil {
+			return f.fail(stderr, "--trace %s: %v", o.trace, err)
 		}
 	}
 	if os.Getenv("GOGC") == "" {
@@ -265,43 +266,42 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	}
 	var progress func(done int, events uint64)
 	var bar *sweepProgress
-	if f.seeds > 1 && isTerminal(stderr) {
-		bar = newSweepProgress(stderr, f.seeds, time.Now)
+	if o.seeds > 1 && isTerminal(stderr) {
+		bar = newSweepProgress(stderr, o.seeds, time.Now)
 		progress = bar.update
 	}
-	sum, err := sim.Sweep(opts, f.seeds, f.workers, progress)
+	sum, err := sim.Sweep(opts, o.seeds, o.workers, progress)
 	bar.end()
-	if err != nil {
-		fmt.Fprintf(stderr, "tenure sim: %v\n", err)
-		return 2
+	if err != nil { // options validated them: not expected
+		return f.fail(stderr, "%v", err)
 	}
 	for _, v := range sum.Violations {
-		v.Replay = f.replay(v.Seed)
+		v.Replay = simReplay(f, v.Seed)
 	}
-	if f.timeline != "" {
+	if o.timeline != "" {
 		seed := opts.Seed
 		if len(sum.Violations) > 0 {
 			seed = sum.Violations[0].Seed
 		}
-		if err := writeTimeline(f.timeline, opts, seed, f.replay(seed)); err != nil {
-			fmt.Fprintf(stderr, "tenure sim: %v\n", err)
-			return 2
+		if err := writeTimeline(o.timeline, opts, seed, simReplay(f, seed)); err != nil {
+			return f.fail(stderr, "--timeline %s: %v", o.timeline, err)
 		}
 	}
-	if f.jsonOut {
+	if o.jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(sum); err != nil {
+			// Not 1: that status means a violation was found.
 			fmt.Fprintf(stderr, "tenure sim: %v\n", err)
-			return 2
+			return exitUsage
 		}
 	} else {
-		printSummary(stdout, f, opts, sum)
+		printSummary(stdout, &o, opts, sum)
 	}
 	if len(sum.Violations) > 0 {
-		return 1
+		return exitFail
 	}
-	return 0
+	return exitOK
 }
 
 func writeTrace(path string, opts sim.Options) error {
@@ -339,7 +339,7 @@ func writeTimeline(path string, opts sim.Options, seed uint64, replay string) er
 	return file.Close()
 }
 
-func printSummary(w io.Writer, f *simFlags, o sim.Options, s *sim.Summary) {
+func printSummary(w io.Writer, f *simOpts, o sim.Options, s *sim.Summary) {
 	seeds := fmt.Sprintf("seed %d", s.FirstSeed)
 	if f.seeds > 1 {
 		seeds = fmt.Sprintf("seeds %d..%d (%d of %d run)", s.FirstSeed, s.FirstSeed+uint64(s.Seeds)-1, s.Seeds, f.seeds)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tenure-dev/tenure/sim"
 )
 
 func runSimArgs(args ...string) (int, string, string) {
@@ -201,5 +203,49 @@ func checkReplay(t *testing.T, out, line string) {
 	}
 	if h := headline(out); h == "" || h != headline(out2) {
 		t.Fatalf("the replay shows a different violation:\nsweep:  %q\nreplay: %q", h, headline(out2))
+	}
+}
+
+// TestSimFlagsFromEnvironment: tenure sim reads TENURE_<FLAG> as every
+// command does (the command line wins), a variable counts as given (it
+// overrides the preset and goes into the replay command), and a bad
+// variable or a bad value from one exits 2 naming it.
+func TestSimFlagsFromEnvironment(t *testing.T) {
+	t.Setenv("TENURE_FAULTS", "harsh")
+	t.Setenv("TENURE_DUP", "0.25")
+	t.Setenv("TENURE_LOSS", "0.5")
+	var o simOpts
+	f := newSimFlags(&o)
+	var out, errb bytes.Buffer
+	if code, ok := f.parse([]string{"--loss", "0.125"}, &out, &errb); !ok {
+		t.Fatalf("parse: exit %d: %s", code, errb.String())
+	}
+	opts, err := o.options(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	harsh := sim.Preset(sim.FaultsHarsh)
+	if opts.Faults.Loss != 0.125 || opts.Faults.Dup != 0.25 || opts.Faults.DelayMax != harsh.DelayMax {
+		t.Fatalf("faults %+v: want the harsh preset from $TENURE_FAULTS, dup 0.25 from $TENURE_DUP, loss 0.125 from the command line", opts.Faults)
+	}
+	replay := simReplay(f, 7)
+	for _, want := range []string{"--faults harsh", "--dup 0.25", "--loss 0.125"} {
+		if !strings.Contains(replay+" ", want+" ") {
+			t.Errorf("replay %q lacks %q", replay, want)
+		}
+	}
+
+	for env, val := range map[string]string{"TENURE_SEEDS": "many", "TENURE_FAULTS": "bogus"} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, val)
+			code, stdout, errs := runSimArgs("--duration", "1s")
+			want := env
+			if env == "TENURE_FAULTS" {
+				want = `faults "bogus"` // a value the flag takes but the options refuse
+			}
+			if code != 2 || stdout != "" || !strings.Contains(errs, want) {
+				t.Fatalf("%s=%s: exit %d, stdout %q, stderr %q; want 2 naming %s", env, val, code, stdout, errs, want)
+			}
+		})
 	}
 }
