@@ -14,3 +14,8 @@ func SelfCPU() time.Duration { return 0 }
 func PIDCPU(pid int) (time.Duration, error) {
 	return 0, errors.New("benchutil: per-process CPU needs Linux /proc")
 }
+
+// PIDRSS is not measured off Linux.
+func PIDRSS(pid int) (uint64, error) {
+	return 0, errors.New("benchutil: resident set size needs Linux /proc")
+}

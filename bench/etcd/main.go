@@ -3,17 +3,20 @@
 // side-by-side table of bench/compare.sh. It lives in its own module so
 // that the tenure module never depends on etcd.
 //
-//	etcdbench run --endpoints URL,URL,URL [--json] [--quick] [--server-pids P,P,P]
+//	etcdbench run --endpoints URL,URL,URL [--json] [--quick] [--server-pids P,P,P] [--workers 1,8,...] [...]
 //	etcdbench holder --endpoints URLS --key PREFIX --ttl SECONDS   (internal: the failover holder)
-//	etcdbench report --tenure GLOB --etcd GLOB [--out RESULTS.md] [--cmd TEXT]...
+//	etcdbench report --tenure GLOB --etcd GLOB [--out RESULTS.md] [--commit REV] [--cmd TEXT]... [--note TEXT]...
 //	etcdbench freeports N
 //
-// The workloads mirror tenure bench: acquire = Mutex.Lock on a reused
-// session, release = Mutex.Unlock; throughput workers each have their own
-// session and mutex; the failover holder is a separate process holding a
-// Mutex on a session of TTL 2s, killed with SIGKILL while a waiter here is
-// blocked in Lock; the many-lock holder takes 10,000 mutexes on one
-// session (etcd's cheapest way: one lease keep-alive for all of them).
+// The workloads are tenure bench's (benchutil.Workload): at each
+// concurrency (1, 8, 32, 128), that many workers loop Mutex.Lock then
+// Unlock, each on a mutex of its own, once with one concurrency.Session
+// shared by all the workers (as users write it) and once with a Session
+// per worker, reported separately; the failover holder is a separate
+// process holding a Mutex on a session of TTL 2s, killed with SIGKILL
+// while a waiter here is blocked in Lock; the many-lock holder takes
+// 10,000 mutexes on one session (etcd's cheapest way: one lease
+// keep-alive for all of them).
 package main
 
 import (
@@ -29,6 +32,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tenure-dev/tenure/bench/benchutil"
 )
 
 func main() {
@@ -64,26 +69,67 @@ func splitList(s string) []string {
 	return out
 }
 
+// intsFlag is a comma-separated list of positive integers.
+type intsFlag []int
+
+func (l *intsFlag) String() string { return benchutil.FormatInts(*l) }
+func (l *intsFlag) Set(v string) error {
+	xs, err := benchutil.ParseInts(v)
+	if err == nil {
+		*l = xs
+	}
+	return err
+}
+
 func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("etcdbench run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	d := defaultConfig()
 	endpoints := fs.String("endpoints", "", "etcd client URLs, comma-separated (required)")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
-	quick := fs.Bool("quick", false, "smoke run: few iterations, short windows, few locks")
+	quick := fs.Bool("quick", false, "smoke run: short windows, few locks (flags given explicitly still win)")
 	pids := fs.String("server-pids", "", "PIDs of the etcd members, comma-separated, to measure their CPU")
-	seed := fs.Uint64("seed", 1, "seed of the failover kill instants")
+	seed := fs.Uint64("seed", d.Seed, "seed of the failover kill instants")
+	phases := fs.String("phases", strings.Join(allPhases, ","), "phases to run, comma-separated")
+	workers, leases := intsFlag(d.Workers), intsFlag(d.Leases)
+	fs.Var(&workers, "workers", "concurrency levels of the curve phase, comma-separated")
+	fs.Var(&leases, "leases", "counts of mutexes held in the hold phase, ascending, comma-separated")
+	duration := fs.Duration("duration", d.Duration, "window of each concurrency level")
+	failoverRuns := fs.Int("failover-runs", d.FailoverRuns, "holder processes killed in the failover phase")
+	failoverTTL := fs.Duration("failover-ttl", d.FailoverTTL, "session TTL of the failover holder (whole seconds)")
+	holdTTL := fs.Duration("hold-ttl", d.HoldTTL, "session TTL of the hold phase (whole seconds)")
+	window := fs.Duration("window", d.Window, "measurement window at each count of held mutexes")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *endpoints == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "etcdbench run: --endpoints is required")
+		fmt.Fprintln(stderr, "etcdbench run: --endpoints is required, and no argument")
 		return 2
 	}
 	cfg := defaultConfig()
 	if *quick {
 		cfg = quickConfig()
 	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "workers":
+			cfg.Workers = workers
+		case "leases":
+			cfg.Leases = leases
+		case "duration":
+			cfg.Duration = *duration
+		case "failover-runs":
+			cfg.FailoverRuns = *failoverRuns
+		case "failover-ttl":
+			cfg.FailoverTTL = *failoverTTL
+		case "hold-ttl":
+			cfg.HoldTTL = *holdTTL
+		case "window":
+			cfg.Window = *window
+		}
+	})
 	cfg.Endpoints = splitList(*endpoints)
+	cfg.Phases = splitList(*phases)
 	cfg.Seed = *seed
 	for _, p := range splitList(*pids) {
 		pid, err := strconv.Atoi(p)
@@ -92,6 +138,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		cfg.ServerPIDs = append(cfg.ServerPIDs, pid)
+	}
+	if err := cfg.check(); err != nil {
+		fmt.Fprintln(stderr, "etcdbench run:", err)
+		return 2
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -115,8 +165,15 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	fmt.Fprintf(stdout, "etcd: acquire p50 %.0fµs p99 %.0fµs, throughput %.0f/s, failover %.0fms (TTL %.0fms), holder CPU %.2f%%, %.0f B/lock, servers CPU %.2f%% each\n",
-		res.AcquireP50us, res.AcquireP99us, res.ThroughputPerS, res.FailoverMs, res.FailoverTTLMs, res.CPUPercent, res.BytesPerLease, res.VoterCPUPercent)
+	for _, p := range res.Curve {
+		fmt.Fprintf(stdout, "%-20s %4d workers: p50 %6.0fµs p99 %6.0fµs %8.0f cycles/s\n", p.Mode, p.Workers, p.AcquireP50us, p.AcquireP99us, p.ThroughputPerS)
+	}
+	if f := res.Failover; f != nil {
+		fmt.Fprintf(stdout, "failover at TTL %.0fms: worst %.0fms, median %.0fms\n", f.TTLMs, f.WorstMs, f.MedianMs)
+	}
+	for _, h := range res.Hold {
+		fmt.Fprintf(stdout, "%d mutexes held: client CPU %.2f%%, %.0f B each, members' CPU %.2f%% each\n", h.Leases, h.CPUPercent, h.BytesPerLease, h.VoterCPUPercent)
+	}
 	return 0
 }
 

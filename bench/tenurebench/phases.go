@@ -3,57 +3,27 @@ package tenurebench
 import (
 	"context"
 	"fmt"
-	"os"
-	"runtime"
-	"runtime/pprof"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/tenure-dev/tenure/bench/benchutil"
 	"github.com/tenure-dev/tenure/node"
 	"github.com/tenure-dev/tenure/sim"
 )
 
-// throughputPhase: Workers goroutines, each looping acquire-then-release
-// on its own lease name, for Duration. Cycles still in flight at the end
-// are waited for and counted, over the actual elapsed time.
-func (r *runner) throughputPhase(ctx context.Context) error {
-	var cycles, errs atomic.Int64
-	var firstErr error
-	var errOnce sync.Once
-	var wg sync.WaitGroup
-	t0 := time.Now()
-	stop := t0.Add(r.cfg.Duration)
-	for w := range r.cfg.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			name := fmt.Sprintf("bench-tp-%d", w)
-			for time.Now().Before(stop) && ctx.Err() == nil {
-				if _, _, err := cycle(ctx, r.client, name, 0); err != nil {
-					errs.Add(1)
-					errOnce.Do(func() { firstErr = err })
-					continue
-				}
-				cycles.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	el := time.Since(t0)
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	res := r.res
-	res.ThroughputWorkers = r.cfg.Workers
-	res.ThroughputWindowS = el.Seconds()
-	res.ThroughputCycles = cycles.Load()
-	res.ThroughputErrors = errs.Load()
-	res.ThroughputPerS = float64(res.ThroughputCycles) / el.Seconds()
-	r.logf("throughput: %d workers, %d cycles in %.2fs: %.0f/s (%d errors)",
-		res.ThroughputWorkers, res.ThroughputCycles, el.Seconds(), res.ThroughputPerS, res.ThroughputErrors)
-	if res.ThroughputCycles == 0 {
-		return fmt.Errorf("no cycle completed: %v", firstErr)
+// curvePhase: at each concurrency of Workers, that many goroutines loop
+// acquire-then-release for Duration, each on a lease name of its own,
+// all through the one client node (benchutil.Curve).
+func (r *runner) curvePhase(ctx context.Context) error {
+	for _, w := range r.cfg.Workers {
+		p, err := benchutil.Curve(ctx, benchutil.ModeNode, w, r.cfg.Duration, func(ctx context.Context, i int) (time.Duration, time.Duration, error) {
+			return cycle(ctx, r.client, fmt.Sprintf("bench-c%d-w%d", w, i), 0)
+		})
+		if err != nil {
+			return err
+		}
+		r.res.Curve = append(r.res.Curve, p)
+		r.logf("curve: %3d workers: acquire p50 %.0fµs p99 %.0fµs, %.0f cycles/s (%d cycles in %.2fs, %d errors)",
+			w, p.AcquireP50us, p.AcquireP99us, p.ThroughputPerS, p.Cycles, p.WindowS, p.Errors)
 	}
 	return nil
 }
@@ -73,14 +43,11 @@ func (r *runner) failoverPhase(ctx context.Context) error {
 		runs = append(runs, ms(d))
 		r.logf("failover %d/%d at TTL %v: %.1f ms", i+1, r.cfg.FailoverRuns, ttl, ms(d))
 	}
-	res := r.res
-	res.FailoverTTLMs = ms(ttl)
-	res.FailoverRunsMs = runs
-	res.FailoverMedianMs = median(runs)
+	f := &benchutil.Failover{TTLMs: ms(ttl), MaxDrift: node.DefaultMaxDrift, RunsMs: runs, MedianMs: median(runs)}
 	for _, x := range runs {
-		res.FailoverMs = max(res.FailoverMs, x)
+		f.WorstMs = max(f.WorstMs, x)
 	}
-	res.FailoverBoundMs = ms(ttl)*(1+2*node.DefaultMaxDrift) + 100
+	r.res.Failover = f
 	return nil
 }
 
@@ -127,124 +94,6 @@ func (r *runner) failoverOnce(ctx context.Context, i int, ttl time.Duration) (ti
 		return 0, err
 	}
 	return d, nil
-}
-
-// holdPhase: a fresh node in this process (the client is stopped first,
-// so this process runs nothing else) takes Leases leases with HoldTTL,
-// then renewal traffic, CPU and heap are measured over Window.
-func (r *runner) holdPhase(ctx context.Context) error {
-	_ = r.client.Shutdown()
-	r.client = nil
-	runtime.GC()
-	h, err := r.newNode("bench-many")
-	if err != nil {
-		return err
-	}
-	r.client = h // stopped by Run
-	if _, _, err := cycle(ctx, h, "bench-many-warm", 0); err != nil {
-		return err
-	}
-	runtime.GC()
-	runtime.GC()
-	var m0, m1 runtime.MemStats
-	runtime.ReadMemStats(&m0)
-
-	t0 := time.Now()
-	held := make([]*node.Lease, r.cfg.Leases)
-	work := make(chan int)
-	var wg sync.WaitGroup
-	var firstErr error
-	var errOnce sync.Once
-	for range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				l, err := h.Acquire(actx, fmt.Sprintf("bench-hold-%05d", i), node.WithTTL(r.cfg.HoldTTL))
-				cancel()
-				if err != nil {
-					errOnce.Do(func() { firstErr = err })
-					continue
-				}
-				held[i] = l
-			}
-		}()
-	}
-	for i := range r.cfg.Leases {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	acquired := time.Since(t0)
-	if firstErr != nil {
-		return fmt.Errorf("acquiring %d leases: %w", r.cfg.Leases, firstErr)
-	}
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&m1)
-	res := r.res
-	res.HeldLeases = r.cfg.Leases
-	res.HeldTTLMs = ms(r.cfg.HoldTTL)
-	res.HoldAcquireS = acquired.Seconds()
-	res.BytesPerLease = float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)) / float64(r.cfg.Leases)
-	res.HeapBytesPerLease = res.BytesPerLease
-	if r.cfg.HeapProfile != "" {
-		if err := writeHeapProfile(r.cfg.HeapProfile); err != nil {
-			return err
-		}
-	}
-	r.logf("hold: %d leases (TTL %v) acquired in %.2fs, %.0f heap bytes per lease; measuring %v of renewals",
-		r.cfg.Leases, r.cfg.HoldTTL, acquired.Seconds(), res.BytesPerLease, r.cfg.Window)
-
-	s0, c0, w0 := h.Stats(), selfCPU(), time.Now()
-	v0, verr := r.cl.cpu()
-	select {
-	case <-time.After(r.cfg.Window):
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	s1, c1, el := h.Stats(), selfCPU(), time.Since(w0)
-	v1, verr1 := r.cl.cpu()
-	sec := el.Seconds()
-	voters := float64(len(voterNames))
-	res.HoldWindowS = sec
-	res.RenewPacketsPerS = float64(s1.PacketsSent-s0.PacketsSent) / voters / sec
-	res.RenewBytesPerS = float64(s1.BytesSent-s0.BytesSent) / voters / sec
-	res.RenewPacketsInPS = float64(s1.PacketsReceived-s0.PacketsReceived) / sec
-	res.CPUPercent = 100 * (c1 - c0).Seconds() / sec
-	if verr == nil && verr1 == nil {
-		res.VoterCPUPercent = 100 * (v1 - v0).Seconds() / voters / sec
-	}
-	res.DroppedDatagrams = s1.DroppedFull - s0.DroppedFull
-	lost := 0
-	for _, l := range held {
-		if l == nil || l.Err() != nil {
-			lost++
-		}
-	}
-	res.HeldAtEnd = len(held) - lost
-	runtime.KeepAlive(held)
-	r.logf("hold: %.1f packets/s to each voter (%.0f B/s), holder CPU %.2f%%, voter CPU %.2f%% each, %d/%d still held",
-		res.RenewPacketsPerS, res.RenewBytesPerS, res.CPUPercent, res.VoterCPUPercent, res.HeldAtEnd, len(held))
-	if lost > 0 {
-		return fmt.Errorf("%d of %d leases were lost during the window", lost, len(held))
-	}
-	return nil
-}
-
-// writeHeapProfile writes the heap profile (after a GC) to path.
-func writeHeapProfile(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	runtime.GC()
-	if err := pprof.WriteHeapProfile(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // simPhase runs the deterministic simulator with its default options for

@@ -12,20 +12,27 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenure-dev/tenure/bench/benchutil"
 	"github.com/tenure-dev/tenure/node"
 )
 
 // Phases of a run, for Config.Phases.
 const (
-	PhaseAcquire    = "acquire"
-	PhaseThroughput = "throughput"
-	PhaseFailover   = "failover"
-	PhaseHold       = "hold"
-	PhaseSim        = "sim"
+	// PhaseCurve: acquire latency and throughput at each concurrency.
+	PhaseCurve = "curve"
+	// PhaseFailover: kill a holder process, time the waiter's grant.
+	PhaseFailover = "failover"
+	// PhaseHold: one node holding many leases, renewing them.
+	PhaseHold = "hold"
+	// PhaseSim: the deterministic simulator's speed.
+	PhaseSim = "sim"
 )
 
 // AllPhases lists every phase in the order a run takes them.
-var AllPhases = []string{PhaseAcquire, PhaseThroughput, PhaseFailover, PhaseHold, PhaseSim}
+var AllPhases = []string{PhaseCurve, PhaseFailover, PhaseHold, PhaseSim}
+
+// Workload is the work both sides of the etcd comparison run.
+type Workload = benchutil.Workload
 
 // Config configures a run. DefaultConfig gives the issue's workloads;
 // QuickConfig a smoke run of a few seconds.
@@ -39,22 +46,9 @@ type Config struct {
 	// Phases lists the phases to run (see AllPhases); nil means all.
 	// Figures of skipped phases read 0.
 	Phases []string
-	// Seq is how many sequential acquire-then-release cycles the acquire
-	// percentiles come from (after 50 warm-up cycles).
-	Seq int
-	// Workers and Duration shape the throughput phase: each worker loops
-	// acquire-then-release on its own lease name for Duration.
-	Workers  int
-	Duration time.Duration
-	// FailoverRuns is how many holder processes are killed; FailoverTTL the
-	// TTL they hold with.
-	FailoverRuns int
-	FailoverTTL  time.Duration
-	// Leases is how many leases the many-lease holder takes, with HoldTTL,
-	// before the Window over which renewal traffic and CPU are measured.
-	Leases  int
-	HoldTTL time.Duration
-	Window  time.Duration
+	// Workload shapes the curve, failover and hold phases; the etcd side
+	// runs the same (bench/etcd).
+	Workload
 	// SimDuration is the simulated time of the simulator phase.
 	SimDuration time.Duration
 	// Seed drives the failover kill phases.
@@ -68,24 +62,14 @@ type Config struct {
 	Log io.Writer
 }
 
-// DefaultConfig is the measured run of issue 7.
+// DefaultConfig is the measured run of issue 16.
 func DefaultConfig() Config {
-	return Config{
-		Seq: 2000, Workers: 32, Duration: 5 * time.Second,
-		FailoverRuns: 3, FailoverTTL: 2 * time.Second,
-		Leases: 10_000, HoldTTL: 10 * time.Second, Window: 20 * time.Second,
-		SimDuration: 10 * time.Minute, Seed: 1,
-	}
+	return Config{Workload: benchutil.DefaultWorkload(), SimDuration: 10 * time.Minute, Seed: 1}
 }
 
 // QuickConfig is a smoke run: every figure is produced, in seconds.
 func QuickConfig() Config {
-	return Config{
-		Seq: 100, Workers: 8, Duration: time.Second,
-		FailoverRuns: 1, FailoverTTL: time.Second,
-		Leases: 500, HoldTTL: 2 * time.Second, Window: 3 * time.Second,
-		SimDuration: 30 * time.Second, Seed: 1, Quick: true,
-	}
+	return Config{Workload: benchutil.QuickWorkload(), SimDuration: 30 * time.Second, Seed: 1, Quick: true}
 }
 
 // voterNames are the agents' node names.
@@ -115,6 +99,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Phases == nil {
 		cfg.Phases = AllPhases
 	}
+	if err := cfg.Workload.Check(); err != nil {
+		return nil, fmt.Errorf("tenurebench: %w", err)
+	}
 	for _, p := range cfg.Phases {
 		if !slices.Contains(AllPhases, p) {
 			return nil, fmt.Errorf("tenurebench: unknown phase %q (want some of %s)", p, strings.Join(AllPhases, ","))
@@ -129,7 +116,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r := &runner{
 		cfg: cfg, dir: dir,
 		maxTTL: max(node.DefaultMaxTTL, cfg.HoldTTL, cfg.FailoverTTL),
-		res:    &Result{System: "tenure", Machine: machineInfo(), Quick: cfg.Quick, Seed: cfg.Seed},
+		res:    &Result{System: "tenure", Machine: machineInfo(), Quick: cfg.Quick, Seed: cfg.Seed, Started: start.UTC()},
 		rnd:    rand.New(rand.NewPCG(cfg.Seed, 0x7e4e)),
 	}
 	err = r.run(ctx)
@@ -161,7 +148,7 @@ func (r *runner) logf(format string, args ...any) {
 // run starts the agents and the client node and runs the cluster phases.
 func (r *runner) run(ctx context.Context) error {
 	needCluster := false
-	for _, p := range []string{PhaseAcquire, PhaseThroughput, PhaseFailover, PhaseHold} {
+	for _, p := range []string{PhaseCurve, PhaseFailover, PhaseHold} {
 		needCluster = needCluster || r.has(p)
 	}
 	if !needCluster {
@@ -184,8 +171,7 @@ func (r *runner) run(ctx context.Context) error {
 		phase string
 		run   func(context.Context) error
 	}{
-		{PhaseAcquire, r.acquirePhase},
-		{PhaseThroughput, r.throughputPhase},
+		{PhaseCurve, r.curvePhase},
 		{PhaseFailover, r.failoverPhase},
 		{PhaseHold, r.holdPhase},
 	}
@@ -255,29 +241,4 @@ func cycle(ctx context.Context, n *node.Node, name string, ttl time.Duration) (a
 		return 0, 0, fmt.Errorf("release %q: %w", name, err)
 	}
 	return t1.Sub(t0), time.Since(t1), nil
-}
-
-// acquirePhase: Seq sequential acquire-then-release cycles of one name.
-func (r *runner) acquirePhase(ctx context.Context) error {
-	acq := make([]time.Duration, 0, r.cfg.Seq)
-	rel := make([]time.Duration, 0, r.cfg.Seq)
-	for range r.cfg.Seq {
-		a, b, err := cycle(ctx, r.client, "bench-seq", 0)
-		if err != nil {
-			return err
-		}
-		acq, rel = append(acq, a), append(rel, b)
-	}
-	l := summarize(acq, rel)
-	res := r.res
-	res.AcquireCount, res.AcquireP50us, res.AcquireP99us = l.Count, l.P50us, l.P99us
-	res.AcquireMeanUs, res.AcquireMaxUs, res.ReleaseP50us = l.MeanUs, l.MaxUs, l.RelP50
-	for _, a := range acq {
-		if a > 100*time.Millisecond {
-			res.AcquireSlow++
-		}
-	}
-	r.logf("acquire: %d cycles, p50 %.0fµs p99 %.0fµs max %.0fµs, %d over 100ms (release p50 %.0fµs)",
-		res.AcquireCount, res.AcquireP50us, res.AcquireP99us, res.AcquireMaxUs, res.AcquireSlow, res.ReleaseP50us)
-	return nil
 }

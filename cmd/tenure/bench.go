@@ -3,50 +3,69 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/tenure-dev/tenure/bench/benchutil"
 	"github.com/tenure-dev/tenure/bench/tenurebench"
 	"github.com/tenure-dev/tenure/node"
 )
 
 func init() {
-	register("bench", "measure a three-voter cluster on loopback (latency, throughput, failover, renewals)", runBench)
+	register("bench", "measure a three-voter cluster on loopback (latency and throughput by concurrency, failover, held leases)", runBench)
 }
 
 const benchAbout = `
 Starts three voter agents as child processes of this binary on loopback
 (free ports, temporary data dirs), embeds a non-voter node as the client,
-and measures:
+and runs these phases (--phases):
 
-  acquire_p50_us, acquire_p99_us  sequential acquire-then-release of one name
-  throughput_per_s                --workers loops of acquire-then-release, own names
-  failover_ms                     a holder process (TTL --failover-ttl) is killed with
-                                  SIGKILL; kill to the blocked waiter's grant (worst run)
-  renew_packets_per_s, cpu_percent, bytes_per_lease
-                                  a node holding --leases leases (TTL --hold-ttl):
-                                  datagrams to each voter per second, its CPU in %
-                                  of one core, heap per lease, over --window
+  curve     at each concurrency of --workers, that many workers loop
+            acquire-then-release for --duration, each on a name of its own,
+            all through the client node: acquire p50/p99 and cycles/s
+  failover  a holder process (TTL --failover-ttl) is killed with SIGKILL;
+            kill to the blocked waiter's grant, --failover-runs times
+  hold      a fresh node takes --leases leases (TTL --hold-ttl; each count
+            adds to the previous), and at each count: datagrams/s to each
+            voter, its CPU in % of one core, heap per lease, over --window
+  sim       the deterministic simulator's events per second
 
---json prints one JSON object (those keys and details); --quick is a smoke
-run of a few seconds. bench/compare.sh runs the same workloads against etcd.
+--json prints one JSON object (the shape bench/compare.sh reads);
+--quick is a smoke run of a few seconds. bench/compare.sh runs the same
+workloads against etcd and writes bench/RESULTS.md.
 'tenure bench holder' is the failover holder process (internal).`
+
+// intList is a flag of comma-separated positive integers: --workers 1,8,32.
+type intList []int
+
+func (l *intList) String() string { return benchutil.FormatInts(*l) }
+
+// Set implements flag.Value; it replaces the list (a default is not
+// appended to).
+func (l *intList) Set(v string) error {
+	xs, err := benchutil.ParseInts(v)
+	if err != nil {
+		return err
+	}
+	*l = xs
+	return nil
+}
 
 // benchOpts are the parsed flags of tenure bench.
 type benchOpts struct {
 	asJSON, quick        bool
 	cpuProfile, phases   string
 	heapProfile          string
-	seq, workers         int
+	workers, leases      intList
 	duration             time.Duration
-	failoverRuns, leases int
+	failoverRuns         int
 	failoverTTL, holdTTL time.Duration
 	window               time.Duration
 	seed                 uint64
@@ -54,51 +73,51 @@ type benchOpts struct {
 
 func newBenchFlags(o *benchOpts) *cmdFlags {
 	d := tenurebench.DefaultConfig()
+	o.workers, o.leases = d.Workers, d.Leases
 	f := newCmdFlags("bench", "tenure bench [--json] [--quick] [flags]", benchAbout)
 	f.BoolVar(&o.asJSON, "json", false, "print the result as one JSON object")
-	f.BoolVar(&o.quick, "quick", false, "smoke run: few iterations, short windows, few leases (flags given explicitly still win)")
+	f.BoolVar(&o.quick, "quick", false, "smoke run: short windows, few leases (flags given explicitly still win)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process to `file`")
-	f.StringVar(&o.heapProfile, "heapprofile", "", "write a heap profile to `file` once the renewal phase holds its leases")
+	f.StringVar(&o.heapProfile, "heapprofile", "", "write a heap profile to `file` once the hold phase holds its most leases")
 	f.StringVar(&o.phases, "phases", strings.Join(tenurebench.AllPhases, ","), "phases to run, comma-separated")
-	f.IntVar(&o.seq, "seq", d.Seq, "sequential acquire-release cycles for the latency percentiles")
-	f.IntVar(&o.workers, "workers", d.Workers, "concurrent workers of the throughput phase")
-	f.DurationVar(&o.duration, "duration", d.Duration, "length of the throughput phase")
+	f.Var(&o.workers, "workers", "concurrency levels of the curve phase, comma-separated")
+	f.DurationVar(&o.duration, "duration", d.Duration, "window of each concurrency level")
 	f.IntVar(&o.failoverRuns, "failover-runs", d.FailoverRuns, "holder processes killed in the failover phase")
 	f.DurationVar(&o.failoverTTL, "failover-ttl", d.FailoverTTL, "TTL of the failover holder's lease")
-	f.IntVar(&o.leases, "leases", d.Leases, "leases held in the renewal phase")
-	f.DurationVar(&o.holdTTL, "hold-ttl", d.HoldTTL, "TTL of the leases held in the renewal phase")
-	f.DurationVar(&o.window, "window", d.Window, "measurement window of the renewal phase")
+	f.Var(&o.leases, "leases", "counts of leases held in the hold phase, ascending, comma-separated")
+	f.DurationVar(&o.holdTTL, "hold-ttl", d.HoldTTL, "TTL of the leases held in the hold phase")
+	f.DurationVar(&o.window, "window", d.Window, "measurement window at each count of held leases (a multiple of --hold-ttl/2)")
 	f.Uint64Var(&o.seed, "seed", d.Seed, "seed of the failover kill instants")
 	return f
 }
 
 // config turns the flags into a run configuration: --quick's values for
-// every flag not given explicitly.
+// every flag not given explicitly (on the command line or in the
+// environment).
 func (o *benchOpts) config(f *cmdFlags) tenurebench.Config {
 	cfg := tenurebench.DefaultConfig()
 	if o.quick {
 		cfg = tenurebench.QuickConfig()
 	}
-	set := map[string]bool{}
-	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	pick := func(name string, dst *int, v int) {
-		if set[name] {
-			*dst = v
-		}
+	set := f.given()
+	if set["workers"] {
+		cfg.Workers = slices.Clone(o.workers)
+	}
+	if set["leases"] {
+		cfg.Leases = slices.Clone(o.leases)
 	}
 	pickD := func(name string, dst *time.Duration, v time.Duration) {
 		if set[name] {
 			*dst = v
 		}
 	}
-	pick("seq", &cfg.Seq, o.seq)
-	pick("workers", &cfg.Workers, o.workers)
 	pickD("duration", &cfg.Duration, o.duration)
-	pick("failover-runs", &cfg.FailoverRuns, o.failoverRuns)
 	pickD("failover-ttl", &cfg.FailoverTTL, o.failoverTTL)
-	pick("leases", &cfg.Leases, o.leases)
 	pickD("hold-ttl", &cfg.HoldTTL, o.holdTTL)
 	pickD("window", &cfg.Window, o.window)
+	if set["failover-runs"] {
+		cfg.FailoverRuns = o.failoverRuns
+	}
 	cfg.Seed = o.seed
 	cfg.HeapProfile = o.heapProfile
 	cfg.Phases = nil
@@ -108,28 +127,14 @@ func (o *benchOpts) config(f *cmdFlags) tenurebench.Config {
 
 // check refuses values that cannot make a run; errors name the flag.
 func (o *benchOpts) check(cfg tenurebench.Config) error {
-	switch {
-	case cfg.Seq < 1:
-		return fmt.Errorf("--seq %d: want at least 1", cfg.Seq)
-	case cfg.Workers < 1:
-		return fmt.Errorf("--workers %d: want at least 1", cfg.Workers)
-	case cfg.Duration <= 0 || cfg.Window <= 0:
-		return fmt.Errorf("--duration %v and --window %v must be positive", cfg.Duration, cfg.Window)
-	case cfg.FailoverRuns < 1:
-		return fmt.Errorf("--failover-runs %d: want at least 1", cfg.FailoverRuns)
-	case cfg.Leases < 1:
-		return fmt.Errorf("--leases %d: want at least 1", cfg.Leases)
-	case cfg.FailoverTTL < 50*time.Millisecond || cfg.HoldTTL < 50*time.Millisecond:
-		return fmt.Errorf("--failover-ttl %v and --hold-ttl %v must be at least 50ms", cfg.FailoverTTL, cfg.HoldTTL)
-	case len(cfg.Phases) == 0:
+	if err := cfg.Workload.Check(); err != nil {
+		return err
+	}
+	if len(cfg.Phases) == 0 {
 		return fmt.Errorf("--phases is empty")
 	}
 	for _, p := range cfg.Phases {
-		known := false
-		for _, q := range tenurebench.AllPhases {
-			known = known || p == q
-		}
-		if !known {
+		if !slices.Contains(tenurebench.AllPhases, p) {
 			return fmt.Errorf("--phases: unknown phase %q (want some of %s)", p, strings.Join(tenurebench.AllPhases, ","))
 		}
 	}
@@ -155,20 +160,18 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	exe, err := os.Executable()
 	if err != nil {
 		fmt.Fprintf(stderr, "tenure bench: cannot find this binary: %v\n", err)
-		return 1
+		return exitFail
 	}
 	cfg.Binary = exe
 	cfg.Log = stderr
 	if o.cpuProfile != "" {
 		pf, err := os.Create(o.cpuProfile)
 		if err != nil {
-			fmt.Fprintf(stderr, "tenure bench: --cpuprofile: %v\n", err)
-			return 1
+			return f.fail(stderr, "--cpuprofile: %v", err)
 		}
 		defer pf.Close()
 		if err := pprof.StartCPUProfile(pf); err != nil {
-			fmt.Fprintf(stderr, "tenure bench: --cpuprofile: %v\n", err)
-			return 1
+			return f.fail(stderr, "--cpuprofile: %v", err)
 		}
 		defer pprof.StopCPUProfile()
 	}
@@ -177,35 +180,46 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	res, err := tenurebench.Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "tenure bench: %v\n", err)
-		return 1
+		return exitFail
 	}
 	if o.asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(res); err != nil {
 			fmt.Fprintf(stderr, "tenure bench: %v\n", err)
-			return 1
+			return exitFail
 		}
-		return 0
+		return exitOK
 	}
 	printBench(stdout, res)
-	return 0
+	return exitOK
 }
 
-// printBench prints the figures as a small table for people.
+// printBench prints the figures as small tables for people.
 func printBench(w io.Writer, r *tenurebench.Result) {
-	row := func(k, format string, a ...any) { fmt.Fprintf(w, "  %-22s %s\n", k, fmt.Sprintf(format, a...)) }
-	fmt.Fprintf(w, "tenure bench (%d CPU, %s, %s)%s\n", r.Machine.NumCPU, r.Machine.CPUModel, r.Machine.GoVersion,
-		map[bool]string{true: " --quick", false: ""}[r.Quick])
-	row("acquire_p50_us", "%.0f", r.AcquireP50us)
-	row("acquire_p99_us", "%.0f   (%d cycles, max %.0f)", r.AcquireP99us, r.AcquireCount, r.AcquireMaxUs)
-	row("throughput_per_s", "%.0f   (%d workers, %.1fs)", r.ThroughputPerS, r.ThroughputWorkers, r.ThroughputWindowS)
-	row("failover_ms", "%.0f   (worst of %v at TTL %.0fms; bound %.0f)", r.FailoverMs, r.FailoverRunsMs, r.FailoverTTLMs, r.FailoverBoundMs)
-	row("renew_packets_per_s", "%.1f   (to each voter, %d leases, TTL %.0fms)", r.RenewPacketsPerS, r.HeldLeases, r.HeldTTLMs)
-	row("cpu_percent", "%.2f   (holder; voters %.2f each)", r.CPUPercent, r.VoterCPUPercent)
-	row("bytes_per_lease", "%.0f", r.BytesPerLease)
+	quick := ""
+	if r.Quick {
+		quick = " --quick (figures mean little)"
+	}
+	fmt.Fprintf(w, "tenure bench (%d CPU, %s, %s)%s\n", r.Machine.NumCPU, r.Machine.CPUModel, r.Machine.GoVersion, quick)
+	if len(r.Curve) > 0 {
+		fmt.Fprintf(w, "\n  %7s %12s %12s %12s\n", "workers", "p50 µs", "p99 µs", "cycles/s")
+		for _, p := range r.Curve {
+			fmt.Fprintf(w, "  %7d %12.0f %12.0f %12.0f\n", p.Workers, p.AcquireP50us, p.AcquireP99us, p.ThroughputPerS)
+		}
+	}
+	if f := r.Failover; f != nil {
+		fmt.Fprintf(w, "\n  failover at TTL %.0fms: worst %.0fms, median %.0fms (runs %v; bound TTL·(1+2ε)+100ms = %.0fms)\n",
+			f.TTLMs, f.WorstMs, f.MedianMs, f.RunsMs, f.TTLMs*(1+2*f.MaxDrift)+100)
+	}
+	if len(r.Hold) > 0 {
+		fmt.Fprintf(w, "\n  %8s %8s %10s %16s %12s %10s\n", "leases", "TTL ms", "CPU %", "datagrams/s/voter", "heap B/lease", "voter CPU %")
+		for _, p := range r.Hold {
+			fmt.Fprintf(w, "  %8d %8.0f %10.2f %16.1f %12.0f %10.2f\n", p.Leases, p.TTLMs, p.CPUPercent, p.PacketsPerSPerVoter, p.BytesPerLease, p.VoterCPUPercent)
+		}
+	}
 	if r.SimEventsPerS > 0 {
-		row("sim_events_per_s", "%.0f", r.SimEventsPerS)
+		fmt.Fprintf(w, "\n  simulator: %.0f events/s\n", r.SimEventsPerS)
 	}
 }
 
@@ -233,7 +247,7 @@ func runBenchHolder(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	if err := tenurebench.RunHolder(ctx, cfg, stdout); err != nil {
 		fmt.Fprintf(stderr, "tenure bench holder: %v\n", err)
-		return 1
+		return exitFail
 	}
-	return 0
+	return exitOK
 }
