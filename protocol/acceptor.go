@@ -30,7 +30,7 @@ func (m *Machine) acceptorGate(now Time, from, name string, b Ballot, attempt ui
 	m.observeEra(b.Era)
 	if b.Era < m.rejectBelow {
 		if reply {
-			m.send(from, &Reject{Name: name, Attempt: attempt, Promised: Ballot{Era: m.rejectBelow}})
+			m.send(from, &Reject{Name: name, Attempt: attempt, Promised: Ballot{Era: m.rejectBelow}, Reason: ReasonEra})
 		}
 		return false
 	}
@@ -55,38 +55,37 @@ func decidePrepare(s *slot, now Time, from string, p *Prepare, anyAttempt bool) 
 		(p.Attempt == s.promisedAttempt || anyAttempt)
 	if c < 0 || (c == 0 && !dup) {
 		return prepareAnswer{
-			reply: &Reject{Name: p.Name, Attempt: p.Attempt, Promised: s.promised, Holder: s.info(now)},
+			reply: &Reject{Name: p.Name, Attempt: p.Attempt, Promised: s.promised, Holder: s.info(now), Reason: ReasonPromised},
 			wait:  s.live(now),
 		}
 	}
 	if s.live(now) {
 		// A live lease blocks the proposer. The promise stays where it is so
 		// that the holder's one-phase renewals keep working (R4, R11).
-		return prepareAnswer{reply: &Promise{Name: p.Name, Attempt: p.Attempt, Holder: s.info(now)}, wait: true}
+		return prepareAnswer{reply: &Promise{Name: p.Name, Attempt: p.Attempt, Holder: s.info(now), Reason: ReasonLive}, wait: true}
 	}
-	if s.released && s.grace.turnsAway(from, now) {
-		// The handoff grace: to all but the favoured waiter, report the
-		// released lease as still in the way for the rest of the grace,
-		// without a promise. The wire cannot tell this answer from a live
-		// lease's.
-		return prepareAnswer{reply: &Promise{Name: p.Name, Attempt: p.Attempt, Holder: LeaseInfo{
-			Owner: s.owner, Ballot: s.ballot, Remaining: s.grace.until.Sub(now), Value: s.value}}, wait: true}
+	if s.grace.turnsAway(from, now) {
+		// The handoff grace (after a release or an expiry; nothing is live): to all but the favoured waiter, report the
+		// released lease as in the way for the rest of the grace, without a
+		// promise, and say so (ReasonHandoff): nothing is live.
+		return prepareAnswer{reply: &Promise{Name: p.Name, Attempt: p.Attempt, Holder: s.graceInfo(now), Reason: ReasonHandoff}, wait: true}
 	}
 	return prepareAnswer{reply: &Promise{Name: p.Name, Attempt: p.Attempt}, promise: true}
 }
 
 // onPrepare is R4: decide (decidePrepare), record, answer.
 func (m *Machine) onPrepare(now Time, from string, p *Prepare) {
-	if !m.acceptorGate(now, from, p.Name, p.Ballot, p.Attempt, true) {
+	if !m.acceptorGate(now, from, p.Name, p.Ballot, p.Attempt, true) || m.refuseBelowMinEra(from, p.Name, p.Ballot, p.Attempt) {
 		return
 	}
 	s := m.slotFor(now, p.Name)
 	a := decidePrepare(s, now, from, p, m.cfg.Weaken.has(WeakResendAnyAttempt))
 	if a.wait {
-		s.addWaiter(from)
+		m.addWaiter(s, from)
 	}
 	if a.promise {
 		s.promised, s.promisedAttempt = p.Ballot, p.Attempt
+		m.progress(now, s)
 	}
 	m.send(from, a.reply)
 }
@@ -97,11 +96,11 @@ func (m *Machine) onPrepare(now Time, from string, p *Prepare) {
 func decidePropose(s *slot, now Time, from string, p *Propose, replaceLive bool) *Reject {
 	c := p.Ballot.Cmp(s.promised)
 	if c < 0 || (c == 0 && p.Ballot.Node != s.promised.Node) {
-		return &Reject{Name: p.Name, Attempt: p.Attempt, Promised: s.promised, Holder: s.info(now)}
+		return &Reject{Name: p.Name, Attempt: p.Attempt, Promised: s.promised, Holder: s.info(now), Reason: ReasonPromised}
 	}
 	if s.live(now) && s.owner != from && !replaceLive {
 		// Never replace a live lease of another owner (R5).
-		return &Reject{Name: p.Name, Attempt: p.Attempt, Promised: s.promised, Holder: s.info(now)}
+		return &Reject{Name: p.Name, Attempt: p.Attempt, Promised: s.promised, Holder: s.info(now), Reason: ReasonLive}
 	}
 	return nil
 }
@@ -114,13 +113,15 @@ func (s *slot) accept(now Time, from string, p *Propose) {
 	s.lockDelay = p.LockDelay
 	s.value = p.Value
 	s.released = false
+	s.grace, s.handedOff, s.chaining = handoff{}, false, false
 	if p.Ballot.Cmp(s.promised) > 0 || s.promised.Node != p.Ballot.Node {
 		s.promisedAttempt = p.Attempt
 	}
 	s.promised = p.Ballot
 }
 
-// onPropose is R5: decide (decidePropose), record, answer.
+// onPropose is R5: decide (decidePropose, or decideOneRound for a Propose
+// that no Prepare preceded), record, answer.
 func (m *Machine) onPropose(now Time, from string, p *Propose) {
 	if !m.acceptorGate(now, from, p.Name, p.Ballot, p.Attempt, true) {
 		return
@@ -128,8 +129,21 @@ func (m *Machine) onPropose(now Time, from string, p *Propose) {
 	if p.TTL <= 0 || p.TTL > m.cfg.MaxTTL || p.LockDelay < 0 || p.LockDelay > m.cfg.MaxTTL || len(p.Value) > MaxValueLen {
 		return // out of this cluster's bounds: the quarantine would not cover it
 	}
+	if p.OneRound && m.refuseBelowMinEra(from, p.Name, p.Ballot, p.Attempt) {
+		return
+	}
 	s := m.slotFor(now, p.Name)
-	if r := decidePropose(s, now, from, p, m.cfg.Weaken.has(WeakReplaceLive)); r != nil {
+	var r *Reject
+	if p.OneRound {
+		a := m.decideOneRound(s, now, from, p)
+		if a.wait {
+			m.addWaiter(s, from)
+		}
+		r = a.reject
+	} else {
+		r = decidePropose(s, now, from, p, m.cfg.Weaken.has(WeakReplaceLive))
+	}
+	if r != nil {
 		m.send(from, r)
 		return
 	}
@@ -156,28 +170,15 @@ func (m *Machine) onRelease(now Time, from string, r *Release) {
 	}
 	s.released = true
 	s.touched = now
+	if s.handedOff {
+		return // it ran out here first, and was handed on then
+	}
 	// The waiters form a queue that survives releases: the first one
-	// (other than the releaser) is favoured for the grace and leaves the
-	// queue; the others keep their places, and whoever is turned away joins
-	// at the tail. Handoffs go round.
-	s.grace = handoff{}
-	for i, w := range s.waiters {
-		if w != from {
-			s.grace = handoff{favoured: w, until: now.Add(m.cfg.RetryInterval)}
-			notify := append([]string(nil), s.waiters...)
-			s.waiters = append(s.waiters[:i], s.waiters[i+1:]...)
-			for _, n := range notify {
-				m.send(n, &Vacant{Name: r.Name})
-			}
-			return
-		}
-	}
-	// No other waiter: the releaser itself may be one (its own next
-	// acquire may already have been turned away by the lease it released).
-	for _, w := range s.waiters {
-		m.send(w, &Vacant{Name: r.Name})
-	}
-	s.waiters = s.waiters[:0]
+	// (other than the releaser) is favoured for the grace, told alone and
+	// leaves the queue; the others keep their places and are told one by
+	// one while the name stays free (notice.go), and whoever is turned
+	// away joins at the tail. Handoffs go round.
+	m.handOff(now, s, from)
 }
 
 // onQuery answers with this acceptor's view, a hint (R14).

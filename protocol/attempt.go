@@ -19,6 +19,10 @@ func (m *Machine) startAttempt(now Time, l *claim) {
 	}
 	l.tries++
 	m.counters.Rounds++
+	if m.oneRoundNext(l) {
+		m.startOneRound(now, l, b)
+		return
+	}
 	// R6: the deadline is fixed now, when Prepare is sent, and kept as data.
 	l.att = attempt{id: m.nextAttempt(), ballot: b, start: now, deadline: now.Add(l.dp), sentAt: now}
 	l.stage = stagePreparing
@@ -50,7 +54,7 @@ func (m *Machine) tally(a *attempt, idx int, yes bool) quorum.Result {
 		}
 		return quorum.Pending
 	}
-	return a.votes.Result(m.voters)
+	return m.decide(a.votes) // one majority, or both while joint (R22)
 }
 
 // answerFor finds the claim an answer belongs to: the sender must be a voter
@@ -73,9 +77,20 @@ func (m *Machine) noteSeen(l *claim, b Ballot) {
 	}
 }
 
-func (a *attempt) noteBlocked(h LeaseInfo) {
-	if h.Ballot.Cmp(a.blocked.Ballot) >= 0 {
+// noteBlocked records voter idx's report of a lease in the way, given with
+// reason: the strongest report, which voters reported that very lease, and
+// whether any reported a live lease (not only a handoff grace).
+func (a *attempt) noteBlocked(h LeaseInfo, idx int, reason Reason) {
+	if reason != ReasonHandoff && h.Live() {
+		a.held = true
+	}
+	same := h.Owner == a.blocked.Owner && h.Ballot.Same(a.blocked.Ballot)
+	if same || h.Ballot.Cmp(a.blocked.Ballot) >= 0 {
+		if !same {
+			a.blockedBy.Reset()
+		}
 		a.blocked = h
+		a.blockedBy.Yes(idx)
 	}
 	a.maxWait = max(a.maxWait, h.Remaining)
 }
@@ -85,7 +100,9 @@ func (m *Machine) onPromise(now Time, from string, p *Promise) {
 	if l == nil || l.stage != stagePreparing {
 		return
 	}
-	open := !p.Holder.Live()
+	// The Reason says whether the answer blocks; a reported lease blocks
+	// whatever the Reason says.
+	open := p.Reason == ReasonNone && !p.Holder.Live()
 	if !open {
 		m.noteSeen(l, p.Holder.Ballot)
 		// R7: a report of a lease counts as open only in a renewal attempt at
@@ -94,13 +111,14 @@ func (m *Machine) onPromise(now Time, from string, p *Promise) {
 		if m.cfg.Weaken.has(WeakOwnerIsMeOpen) && p.Holder.Owner == m.cfg.Self {
 			open = true
 		} else {
-			l.att.noteBlocked(p.Holder)
+			l.att.noteBlocked(p.Holder, idx, p.Reason)
 		}
 	}
 	switch m.tally(&l.att, idx, open) {
 	case quorum.Won:
 		m.prepared(now, l)
 	case quorum.Lost:
+		l.att.lost = true
 		m.attemptFailed(now, l)
 	}
 }
@@ -126,7 +144,7 @@ func (m *Machine) prepared(now Time, l *claim) {
 
 func (l *claim) propose() *Propose {
 	b := l.att.ballot
-	return &Propose{Name: l.name, Ballot: b, Attempt: l.att.id, TTL: l.ttl, LockDelay: l.lockDelay, Value: l.value}
+	return &Propose{Name: l.name, Ballot: b, Attempt: l.att.id, TTL: l.ttl, LockDelay: l.lockDelay, Value: l.value, OneRound: l.att.oneRound}
 }
 
 func (m *Machine) onReject(now Time, from string, r *Reject) {
@@ -140,14 +158,18 @@ func (m *Machine) onReject(now Time, from string, r *Reject) {
 	if l == nil {
 		return
 	}
-	if r.Holder.Live() && !(l.held() && r.Holder.Owner == m.cfg.Self) {
-		l.att.noteBlocked(r.Holder)
+	if l.stage == stageProposing {
+		l.att.refused |= 1 << uint(idx)
+	}
+	if (r.Holder.Live() || r.Reason.Blocks()) && !(l.held() && r.Holder.Owner == m.cfg.Self) {
+		l.att.noteBlocked(r.Holder, idx, r.Reason)
 	} else {
 		l.att.rejected = true
 	}
 	switch l.stage {
 	case stagePreparing, stageProposing:
 		if m.tally(&l.att, idx, false) == quorum.Lost {
+			l.att.lost = true
 			m.attemptFailed(now, l)
 		}
 	case stageRenewing:
@@ -164,14 +186,13 @@ func (m *Machine) onReject(now Time, from string, r *Reject) {
 // (stageProposing) or a renewal (stageRenewing).
 func (m *Machine) onAccepted(now Time, from string, a *Accepted) {
 	l, idx := m.answerFor(from, a.Name, a.Attempt)
-	if l == nil {
-		return
-	}
-	switch l.stage {
-	case stageProposing:
+	switch {
+	case l != nil && l.stage == stageProposing:
 		m.acquireAccepted(now, l, idx)
-	case stageRenewing:
+	case l != nil && l.stage == stageRenewing:
 		m.renewalAccepted(now, l, idx)
+	case len(m.unsettled) > 0:
+		m.lateAccepted(now, from, a) // perhaps of a failed one-round attempt
 	}
 }
 
@@ -181,8 +202,13 @@ func (m *Machine) acquireAccepted(now Time, l *claim, idx int) {
 	if m.tally(&l.att, idx, true) != quorum.Won {
 		return
 	}
+	if l.att.oneRound && m.cfg.Weaken.has(WeakOneRoundLateDeadline) {
+		// The bug: the one-round attempt's clock starts at its majority.
+		l.att.deadline = now.Add(l.dp)
+	}
 	// R6: holder only if the accept majority completes before the
-	// stored deadline; usable until d - m.
+	// stored deadline (fixed when Prepare, or a one-round Propose, was
+	// sent); usable until d - m.
 	if now >= l.att.deadline-Time(l.margin) {
 		m.attemptFailed(now, l)
 		return
@@ -197,8 +223,17 @@ func (m *Machine) acquireAccepted(now Time, l *claim, idx int) {
 }
 
 func (m *Machine) onVacant(now Time, from string, v *Vacant) {
+	if v.Pass {
+		m.onPass(now, from, v.Name) // notice.go
+		return
+	}
+	if !m.voters.Contains(from) {
+		return
+	}
 	l := m.claims[v.Name]
-	if l == nil || l.held() || !m.voters.Contains(from) {
+	if l == nil || l.held() {
+		// Not waiting (any more): the voter tells its next waiter at once.
+		m.send(from, &Vacant{Name: v.Name, Pass: true})
 		return
 	}
 	if l.stage != stageWaiting {
@@ -215,8 +250,14 @@ func (m *Machine) onVacant(now Time, from string, v *Vacant) {
 func (m *Machine) attemptFailed(now Time, l *claim) {
 	if l.stage == stageProposing {
 		// Some acceptors may have recorded this ballot; this node never acted
-		// under it, so clearing exactly that ballot is safe (R10).
-		m.queueRelease(now, l.name, l.att.ballot)
+		// under it, so clearing exactly that ballot is safe (R10). For a
+		// one-round attempt this is what frees the minority that accepted
+		// it, which R5 would otherwise keep blocked until expiry. Voters
+		// that refused the ballot recorded nothing and are not asked.
+		m.releaseFailed(now, l)
+	}
+	if l.att.oneRound {
+		m.oneRoundFailed(l)
 	}
 	blocked := l.att.blocked
 	if blocked.Live() {
@@ -240,9 +281,15 @@ func (m *Machine) attemptFailed(now Time, l *claim) {
 	case blocked.Live() && l.att.vacant:
 		// The blocking lease was released while the attempt ran.
 		l.retryAt = now.Add(m.jitter(m.cfg.BackoffMin))
+	case blocked.Live() && l.att.held:
+		// A live lease: wait for a Vacant notice (notice.go), which the
+		// voters send when it ends, asking again only after waitPoll, never
+		// before its reported remaining time has passed. A renewing holder
+		// costs its waiters no polling.
+		l.retryAt = now.Add(m.waitPoll(l, l.att.maxWait) + m.jitter(m.cfg.BackoffMin))
 	case blocked.Live():
-		// Wait for the holder's lease to run out at the acceptors (or for a
-		// Vacant notice), with a little jitter so waiters do not collide.
+		// Only a handoff grace is in the way: try again when it ends, with
+		// a little jitter so waiters do not collide.
 		l.retryAt = now.Add(min(l.att.maxWait, m.cfg.MaxTTL+m.cfg.MaxTTL) + m.jitter(m.cfg.BackoffMin))
 	default:
 		l.retryAt = now.Add(m.jitter(l.backoff))

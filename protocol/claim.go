@@ -34,19 +34,24 @@ const tryLimit = 3
 // attempt is one round: its ballot, its prepare-time deadline (R6) and the
 // answers so far, counted by voter identity (R2).
 type attempt struct {
-	id       uint64
-	ballot   Ballot
-	start    Time // when its first message was sent
-	deadline Time // d = start + D_P, stored as data (R6)
-	sentAt   Time // last (re)transmission
-	votes    quorum.Votes
-	yesN     int // only under WeakCountVotes
-	noN      int
-	blocked  LeaseInfo // the strongest holder report
-	maxWait  time.Duration
-	rejected bool
-	vacant   bool // a Vacant notice arrived while this attempt ran
-	resends  int  // how many times this attempt was sent again
+	id        uint64
+	ballot    Ballot
+	start     Time // when its first message was sent
+	deadline  Time // d = start + D_P, stored as data (R6)
+	sentAt    Time // last (re)transmission
+	votes     quorum.Votes
+	yesN      int // only under WeakCountVotes
+	noN       int
+	blocked   LeaseInfo    // the strongest holder report
+	blockedBy quorum.Votes // the voters that reported that very lease
+	maxWait   time.Duration
+	held      bool // a voter reported a live lease, not only a handoff grace (notice.go)
+	rejected  bool
+	lost      bool   // a majority refused it (not a timeout)
+	refused   uint64 // voters (by index) that refused its Propose
+	oneRound  bool   // sent as a one-round Propose, no Prepare (oneround.go)
+	vacant    bool   // a Vacant notice arrived while this attempt ran
+	resends   int    // how many times this attempt was sent again
 }
 
 // claim is the proposer's state for one lease name on this node: the
@@ -64,11 +69,13 @@ type claim struct {
 	lockDelay time.Duration
 	value     []byte
 
-	stage   stage
-	retryAt Time
-	backoff time.Duration
-	seen    Ballot // highest ballot any acceptor reported for the name
-	att     attempt
+	stage     stage
+	retryAt   Time
+	backoff   time.Duration
+	seen      Ballot // highest ballot any acceptor reported for the name
+	att       attempt
+	oneRounds int  // one-round attempts made (oneround.go)
+	twoPhase  bool // the rest of the request goes through two phases
 
 	// The tenure, in stageHeld and stageRenewing.
 	ballot   Ballot

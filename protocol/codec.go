@@ -18,9 +18,15 @@ import (
 //	msgpack str   the sender's node name
 //	msgpack str   the sender's cluster ID (Identity.Cluster)
 //	msgpack uint  the sender's voter fingerprint (Identity.Voters)
+//	msgpack uint  the sender's configuration epoch (Identity.Epoch) and
+//	msgpack uint  the fingerprint of its cluster's initial voter list
+//	              (Identity.Genesis), both only in a WireVersionEpoch or
+//	              WireVersionRuns datagram
 //	then, repeated until the end:
 //	  byte        MsgType
 //	  msgpack     an array of the message's fields, in declaration order
+//	or, in a WireVersionRuns datagram only, a run entry of many Proposes
+//	or Accepteds (a kind byte from 0x80, codec_compact.go)
 //
 // Fields are only ever appended to a message; a decoder skips trailing
 // fields it does not know, and refuses a message with fewer fields than it
@@ -31,7 +37,19 @@ const (
 	// incompatible format takes the next value. Version 1 had no identity
 	// in its header (R17); a node of this version refuses it, and a node of
 	// version 1 refuses this one, so the two never count each other's votes.
-	WireVersion byte = 2
+	// Version 2 had no Propose.OneRound, no Reason in Promise and Reject
+	// and no Vacant.Pass:
+	// a version-2 acceptor would skip the flag and judge a one-round
+	// Propose as phase two (equal ballots, the sender's own live lease),
+	// so the two versions refuse each other too.
+	WireVersion byte = 3
+	// WireVersionEpoch heads the datagrams of a node whose voters were
+	// changed (configuration epoch above 0, R21): version 3 with the epoch
+	// and the initial list's fingerprint after the fingerprint. A node still at epoch 0 writes WireVersion, so
+	// a cluster can be upgraded node by node until its first voter change;
+	// the decoder reads both, and a node that cannot read version 4 never
+	// takes a datagram of a changed configuration.
+	WireVersionEpoch byte = 4
 	// MaxDatagram is the largest datagram the encoder writes and the decoder
 	// accepts, in bytes: one Ethernet-MTU UDP payload with room for
 	// memberlist's framing and encryption.
@@ -56,6 +74,8 @@ type Encoder struct {
 	head, body bytes.Buffer
 	enc        *msgpack.Encoder
 	msg        bytes.Buffer
+	// shared, run and entry build a run entry (codec_compact.go).
+	shared, run, entry []byte
 }
 
 // NewEncoder returns an Encoder.
@@ -69,36 +89,67 @@ func NewEncoder() *Encoder {
 // as few datagrams as fit MaxDatagram each, and calls emit with each one. The
 // slice given to emit is reused after emit returns: copy it to keep it.
 func (e *Encoder) Encode(h Header, msgs []Message, emit func([]byte)) error {
+	v := WireVersion
+	if h.ID.Epoch != 0 {
+		v = WireVersionEpoch
+	}
+	if err := e.start(v, h); err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		if err := e.add(m, emit); err != nil {
+			return err
+		}
+	}
+	e.flush(emit)
+	return nil
+}
+
+// start writes the header of a datagram of version v and begins the first
+// datagram.
+func (e *Encoder) start(v byte, h Header) error {
 	e.head.Reset()
-	e.head.WriteByte(WireVersion)
+	e.head.WriteByte(v)
 	e.enc.Reset(&e.head)
 	if err := errors.Join(e.enc.EncodeString(h.From), e.enc.EncodeString(h.ID.Cluster), e.enc.EncodeUint(h.ID.Voters)); err != nil {
 		return err
 	}
-	e.body.Reset()
-	e.body.Write(e.head.Bytes())
-	headLen := e.head.Len()
-	for _, m := range msgs {
-		e.msg.Reset()
-		e.enc.Reset(&e.msg)
-		e.msg.WriteByte(byte(m.Type()))
-		if err := encodeFields(e.enc, m); err != nil {
+	if v != WireVersion {
+		if err := errors.Join(e.enc.EncodeUint(h.ID.Epoch), e.enc.EncodeUint(h.ID.Genesis)); err != nil {
 			return err
 		}
-		if headLen+e.msg.Len() > MaxDatagram {
-			return fmt.Errorf("protocol: %s message for %q is %d bytes, over %d", m.Type(), m.Lease(), e.msg.Len(), MaxDatagram)
-		}
-		if e.body.Len()+e.msg.Len() > MaxDatagram {
-			emit(e.body.Bytes())
-			e.body.Reset()
-			e.body.Write(e.head.Bytes())
-		}
-		e.body.Write(e.msg.Bytes())
 	}
-	if e.body.Len() > headLen {
+	e.body.Reset()
+	e.body.Write(e.head.Bytes())
+	return nil
+}
+
+// add appends m in its own form, emitting the datagram first if m does
+// not fit in it.
+func (e *Encoder) add(m Message, emit func([]byte)) error {
+	e.msg.Reset()
+	e.enc.Reset(&e.msg)
+	e.msg.WriteByte(byte(m.Type()))
+	if err := encodeFields(e.enc, m); err != nil {
+		return err
+	}
+	if e.head.Len()+e.msg.Len() > MaxDatagram {
+		return fmt.Errorf("protocol: %s message for %q is %d bytes, over %d", m.Type(), m.Lease(), e.msg.Len(), MaxDatagram)
+	}
+	if e.body.Len()+e.msg.Len() > MaxDatagram {
+		emit(e.body.Bytes())
+		e.body.Reset()
+		e.body.Write(e.head.Bytes())
+	}
+	e.body.Write(e.msg.Bytes())
+	return nil
+}
+
+// flush emits the last datagram if it holds a message.
+func (e *Encoder) flush(emit func([]byte)) {
+	if e.body.Len() > e.head.Len() {
 		emit(e.body.Bytes())
 	}
-	return nil
 }
 
 func encodeBallotNoNode(enc *msgpack.Encoder, b Ballot) error {
@@ -141,24 +192,27 @@ func encodeFields(enc *msgpack.Encoder, m Message) error {
 		errs[2] = encodeBallotNoNode(enc, m.Ballot)
 		errs[3] = enc.EncodeUint(m.Attempt)
 	case *Promise:
-		errs[0] = enc.EncodeArrayLen(2 + leaseInfoFields)
+		errs[0] = enc.EncodeArrayLen(3 + leaseInfoFields)
 		errs[1] = enc.EncodeString(m.Name)
 		errs[2] = enc.EncodeUint(m.Attempt)
 		errs[3] = encodeLeaseInfo(enc, m.Holder)
+		errs[4] = enc.EncodeUint8(uint8(m.Reason))
 	case *Reject:
-		errs[0] = enc.EncodeArrayLen(5 + leaseInfoFields)
+		errs[0] = enc.EncodeArrayLen(6 + leaseInfoFields)
 		errs[1] = enc.EncodeString(m.Name)
 		errs[2] = enc.EncodeUint(m.Attempt)
 		errs[3] = encodeBallot(enc, m.Promised)
 		errs[4] = encodeLeaseInfo(enc, m.Holder)
+		errs[5] = enc.EncodeUint8(uint8(m.Reason))
 	case *Propose:
-		errs[0] = enc.EncodeArrayLen(7)
+		errs[0] = enc.EncodeArrayLen(8)
 		errs[1] = enc.EncodeString(m.Name)
 		errs[2] = encodeBallotNoNode(enc, m.Ballot)
 		errs[3] = enc.EncodeUint(m.Attempt)
 		errs[4] = enc.EncodeInt(int64(m.TTL))
 		errs[5] = enc.EncodeInt(int64(m.LockDelay))
 		errs[6] = enc.EncodeBytes(m.Value)
+		errs[7] = enc.EncodeBool(m.OneRound)
 	case *Accepted:
 		errs[0] = enc.EncodeArrayLen(2)
 		errs[1] = enc.EncodeString(m.Name)
@@ -177,8 +231,9 @@ func encodeFields(enc *msgpack.Encoder, m Message) error {
 		errs[2] = enc.EncodeUint(m.ID)
 		errs[3] = encodeLeaseInfo(enc, m.Holder)
 	case *Vacant:
-		errs[0] = enc.EncodeArrayLen(1)
+		errs[0] = enc.EncodeArrayLen(2)
 		errs[1] = enc.EncodeString(m.Name)
+		errs[2] = enc.EncodeBool(m.Pass)
 	case *Hello:
 		errs[0] = enc.EncodeArrayLen(2)
 		errs[1] = enc.EncodeUint(m.Boot)
@@ -191,6 +246,9 @@ func encodeFields(enc *msgpack.Encoder, m Message) error {
 		errs[4] = enc.EncodeUint(m.Seen)
 		errs[5] = enc.EncodeUint32(m.Era)
 	default:
+		if ok, err := encodeConfigFields(enc, m); ok {
+			return err
+		}
 		return fmt.Errorf("protocol: cannot encode %T", m)
 	}
 	return errors.Join(errs[:]...)
@@ -229,7 +287,7 @@ func (d *Decoder) Decode(b []byte) (h Header, msgs []Message, err error) {
 	if len(b) == 0 {
 		return Header{}, nil, fmt.Errorf("%w: empty", ErrDecode)
 	}
-	if b[0] != WireVersion {
+	if b[0] != WireVersion && b[0] != WireVersionEpoch && b[0] != WireVersionRuns {
 		return Header{}, nil, fmt.Errorf("%w: %w %d", ErrDecode, ErrVersion, b[0])
 	}
 	d.r.Reset(b[1:])
@@ -244,9 +302,25 @@ func (d *Decoder) Decode(b []byte) (h Header, msgs []Message, err error) {
 	if h.ID.Voters, err = d.u64(); err != nil {
 		return Header{}, nil, fmt.Errorf("%w: voter fingerprint: %v", ErrDecode, err)
 	}
+	if b[0] != WireVersion {
+		// Version 5 (codec_compact.go) carries epoch 0 too, with no
+		// initial fingerprint: at epoch 0 Voters is that fingerprint.
+		if h.ID.Epoch, err = d.u64(); err != nil || (h.ID.Epoch == 0 && b[0] == WireVersionEpoch) {
+			return Header{}, nil, fmt.Errorf("%w: configuration epoch: %v", ErrDecode, err)
+		}
+		if h.ID.Genesis, err = d.u64(); err != nil || (h.ID.Epoch == 0 && h.ID.Genesis != 0) {
+			return Header{}, nil, fmt.Errorf("%w: initial voter fingerprint: %v", ErrDecode, err)
+		}
+	}
 	d.msgs = d.msgs[:0]
 	for d.r.Len() > 0 {
 		t, _ := d.r.ReadByte()
+		if t >= runPropose && b[0] == WireVersionRuns { // codec_compact.go
+			if d.msgs, err = d.decodeRun(t, h.From, d.msgs); err != nil {
+				return Header{}, nil, fmt.Errorf("%w: %s: %w", ErrDecode, runKindName(t), err)
+			}
+			continue
+		}
 		m, err := d.decodeOne(MsgType(t), h.From)
 		if err != nil {
 			return Header{}, nil, fmt.Errorf("%w: %s: %w", ErrDecode, MsgType(t), err)
@@ -409,17 +483,29 @@ func (d *Decoder) leaseInfo() (l LeaseInfo, err error) {
 	return l, err
 }
 
+// reason reads a Reason; a value this version does not know is refused.
+func (d *Decoder) reason() (Reason, error) {
+	v, err := d.dec.DecodeUint8()
+	if err != nil {
+		return 0, err
+	}
+	if Reason(v) >= reasonEnd {
+		return 0, fmt.Errorf("reason %d unknown", v)
+	}
+	return Reason(v), nil
+}
+
 // fieldCount is how many fields each type needs at least.
 var fieldCount = [typeEnd]int{
 	TypePrepare:    4,
-	TypePromise:    2 + leaseInfoFields,
-	TypeReject:     5 + leaseInfoFields,
-	TypePropose:    7,
+	TypePromise:    3 + leaseInfoFields,
+	TypeReject:     6 + leaseInfoFields,
+	TypePropose:    8,
 	TypeAccepted:   2,
 	TypeRelease:    3,
 	TypeQuery:      2,
 	TypeQueryReply: 2 + leaseInfoFields,
-	TypeVacant:     1,
+	TypeVacant:     2,
 	TypeHello:      2,
 	TypeHelloReply: 5,
 }
@@ -438,6 +524,21 @@ func (d *Decoder) decodeOne(t MsgType, from string) (Message, error) {
 	if n < fieldCount[t] {
 		return nil, fmt.Errorf("%d fields, need %d", n, fieldCount[t])
 	}
+	if c, ok := configFieldCount[t]; ok { // reconfig_msgs.go
+		if n < c {
+			return nil, fmt.Errorf("%d fields, need %d", n, c)
+		}
+		m, _, err := d.decodeConfig(t)
+		if err != nil {
+			return nil, err
+		}
+		for range n - c {
+			if err := d.skip(0); err != nil {
+				return nil, err
+			}
+		}
+		return m, nil
+	}
 	var m Message
 	var errs [8]error
 	switch t {
@@ -452,6 +553,7 @@ func (d *Decoder) decodeOne(t MsgType, from string) (Message, error) {
 		p.Name, errs[0] = d.name()
 		p.Attempt, errs[1] = d.u64()
 		p.Holder, errs[2] = d.leaseInfo()
+		p.Reason, errs[3] = d.reason()
 		m = p
 	case TypeReject:
 		p := &Reject{}
@@ -459,6 +561,7 @@ func (d *Decoder) decodeOne(t MsgType, from string) (Message, error) {
 		p.Attempt, errs[1] = d.u64()
 		p.Promised, errs[2] = d.ballot()
 		p.Holder, errs[3] = d.leaseInfo()
+		p.Reason, errs[4] = d.reason()
 		m = p
 	case TypePropose:
 		p := &Propose{}
@@ -468,6 +571,7 @@ func (d *Decoder) decodeOne(t MsgType, from string) (Message, error) {
 		p.TTL, errs[3] = d.dur(false)
 		p.LockDelay, errs[4] = d.dur(true)
 		p.Value, errs[5] = d.value()
+		p.OneRound, errs[6] = d.dec.DecodeBool()
 		m = p
 	case TypeAccepted:
 		p := &Accepted{}
@@ -493,6 +597,7 @@ func (d *Decoder) decodeOne(t MsgType, from string) (Message, error) {
 	case TypeVacant:
 		p := &Vacant{}
 		p.Name, errs[0] = d.name()
+		p.Pass, errs[1] = d.dec.DecodeBool()
 		m = p
 	case TypeHello:
 		p := &Hello{}

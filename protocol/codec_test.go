@@ -68,7 +68,7 @@ func genMessage(from string) *rapid.Generator[Message] {
 		case TypeQueryReply:
 			return &QueryReply{Name: name, ID: genU64.Draw(t, "id"), Holder: genInfo(t)}
 		default:
-			return &Vacant{Name: name}
+			return &Vacant{Name: name, Pass: rapid.Bool().Draw(t, "pass")}
 		}
 	})
 }
@@ -201,7 +201,7 @@ func TestCodecLargestMessagesFit(t *testing.T) {
 		&Release{Name: name, Ballot: bl},
 		&Query{Name: name, ID: 1<<64 - 1},
 		&QueryReply{Name: name, ID: 1<<64 - 1, Holder: info},
-		&Vacant{Name: name},
+		&Vacant{Name: name, Pass: true},
 	}
 	for _, m := range all {
 		grams := encodeAll(t, from, []Message{m})
@@ -308,13 +308,13 @@ func TestDecodeRejects(t *testing.T) {
 		{"empty", nil, ErrDecode},
 		{"version 0", append([]byte{0}, valid[1:]...), ErrVersion},
 		{"version 1 (no identity)", append([]byte{1}, valid[1:]...), ErrVersion},
-		{"version 3", append([]byte{3}, valid[1:]...), ErrVersion},
+		{"version 2 (no one-round flag, no reasons)", append([]byte{2}, valid[1:]...), ErrVersion},
 		{"cluster not a string", datagram(WireVersion, "a")[:3], ErrDecode},
 		{"version 255", append([]byte{255}, valid[1:]...), ErrVersion},
 		{"header only", datagram(WireVersion, "a"), ErrDecode},
-		{"empty sender", datagram(WireVersion, "", msg(TypeVacant, "L")), ErrDecode},
-		{"sender too long", datagram(WireVersion, strings.Repeat("s", MaxNodeNameLen+1), msg(TypeVacant, "L")), ErrDecode},
-		{"sender not UTF-8", datagram(WireVersion, "\xff\xfe", msg(TypeVacant, "L")), ErrDecode},
+		{"empty sender", datagram(WireVersion, "", msg(TypeVacant, "L", false)), ErrDecode},
+		{"sender too long", datagram(WireVersion, strings.Repeat("s", MaxNodeNameLen+1), msg(TypeVacant, "L", false)), ErrDecode},
+		{"sender not UTF-8", datagram(WireVersion, "\xff\xfe", msg(TypeVacant, "L", false)), ErrDecode},
 		{"sender not a string", []byte{WireVersion, 0x05, byte(TypeVacant), 0x91, 0xa1, 'L'}, ErrDecode},
 		{"type 0", datagram(WireVersion, "a", msg(0, "L")), ErrMsgType},
 		{"type past the end", datagram(WireVersion, "a", msg(typeEnd, "L")), ErrMsgType},
@@ -326,14 +326,14 @@ func TestDecodeRejects(t *testing.T) {
 		{"fields missing: vacant", datagram(WireVersion, "a", msg(TypeVacant)), ErrDecode},
 		{"not an array", datagram(WireVersion, "a", func(e *msgpack.Encoder, b *bytes.Buffer) { b.WriteByte(byte(TypeVacant)); _ = e.EncodeString("L") }), ErrDecode},
 		{"nil array", datagram(WireVersion, "a", func(e *msgpack.Encoder, b *bytes.Buffer) { b.WriteByte(byte(TypeVacant)); _ = e.EncodeNil() }), ErrDecode},
-		{"empty name", datagram(WireVersion, "a", msg(TypeVacant, "")), ErrBadName},
-		{"name too long", datagram(WireVersion, "a", msg(TypeVacant, long)), ErrBadName},
-		{"name with NUL", datagram(WireVersion, "a", msg(TypeVacant, "a\x00b")), ErrBadName},
+		{"empty name", datagram(WireVersion, "a", msg(TypeVacant, "", false)), ErrBadName},
+		{"name too long", datagram(WireVersion, "a", msg(TypeVacant, long, false)), ErrBadName},
+		{"name with NUL", datagram(WireVersion, "a", msg(TypeVacant, "a\x00b", false)), ErrBadName},
 		{"name with newline", datagram(WireVersion, "a", msg(TypeQuery, "a\nb", 1)), ErrBadName},
-		{"name with DEL", datagram(WireVersion, "a", msg(TypeVacant, "a\x7f")), ErrBadName},
-		{"name with C1 control", datagram(WireVersion, "a", msg(TypeVacant, "a\u0085")), ErrBadName},
-		{"name not UTF-8", datagram(WireVersion, "a", msg(TypeVacant, "a\xc3")), ErrBadName},
-		{"name not a string", datagram(WireVersion, "a", msg(TypeVacant, 42)), ErrDecode},
+		{"name with DEL", datagram(WireVersion, "a", msg(TypeVacant, "a\x7f", false)), ErrBadName},
+		{"name with C1 control", datagram(WireVersion, "a", msg(TypeVacant, "a\u0085", false)), ErrBadName},
+		{"name not UTF-8", datagram(WireVersion, "a", msg(TypeVacant, "a\xc3", false)), ErrBadName},
+		{"name not a string", datagram(WireVersion, "a", msg(TypeVacant, 42, false)), ErrDecode},
 		{"value too large", datagram(WireVersion, "a", msg(TypePropose, "L", 1, 2, 3, int64(time.Second), 0, make([]byte, MaxValueLen+1))), ErrDecode},
 		{"holder value too large", datagram(WireVersion, "a", msg(TypePromise, "L", 1, "o", 1, 1, 5, make([]byte, MaxValueLen+1))), ErrDecode},
 		{"zero TTL", datagram(WireVersion, "a", msg(TypePropose, "L", 1, 2, 3, 0, 0, []byte(nil))), ErrDecode},
@@ -343,7 +343,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"owner too long", datagram(WireVersion, "a", msg(TypeQueryReply, "L", 1, strings.Repeat("o", MaxNodeNameLen+1), 1, 1, 1, []byte(nil))), ErrDecode},
 		{"promised node not UTF-8", datagram(WireVersion, "a", msg(TypeReject, "L", 1, 1, 1, "\xff", "", 0, 0, 0, []byte(nil))), ErrDecode},
 		{"string where a number goes", datagram(WireVersion, "a", msg(TypeQuery, "L", "one")), ErrDecode},
-		{"one bad message spoils the datagram", datagram(WireVersion, "a", msg(TypeVacant, "L"), msg(TypeVacant, "")), ErrDecode},
+		{"one bad message spoils the datagram", datagram(WireVersion, "a", msg(TypeVacant, "L", false), msg(TypeVacant, "", false)), ErrDecode},
 		{"trailing garbage", append(slices.Clone(valid), 0xc1), ErrDecode},
 	}
 	dec := NewDecoder()
@@ -371,13 +371,13 @@ func TestDecodeRejects(t *testing.T) {
 func TestDecodeSkipsAppendedFields(t *testing.T) {
 	raw := datagram(WireVersion, "a",
 		msg(TypePrepare, "L", 1, 2, 3, "new field", []any{1, "x", map[string]int{"k": 1}}),
-		msg(TypeVacant, "M", 7))
+		msg(TypeVacant, "M", true, 7))
 	h, ms, err := NewDecoder().Decode(raw)
 	from := h.From
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Message{&Prepare{Name: "L", Ballot: Ballot{Era: 1, Round: 2, Node: "a"}, Attempt: 3}, &Vacant{Name: "M"}}
+	want := []Message{&Prepare{Name: "L", Ballot: Ballot{Era: 1, Round: 2, Node: "a"}, Attempt: 3}, &Vacant{Name: "M", Pass: true}}
 	if from != "a" || !sameMessages(ms, want) {
 		t.Fatalf("got %q %s", from, dumpMsgs(ms))
 	}
@@ -397,6 +397,7 @@ func TestDecodeTruncatedEverywhere(t *testing.T) {
 		&Query{Name: "L", ID: 1},
 		&QueryReply{Name: "L", ID: 1, Holder: info},
 		&Vacant{Name: "L"},
+		&Vacant{Name: "L", Pass: true},
 	}
 	dec := NewDecoder()
 	for _, m := range all {

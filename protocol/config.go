@@ -7,13 +7,14 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tenure-dev/tenure/internal/leasename"
 	"github.com/tenure-dev/tenure/quorum"
 )
 
 // Limits on what a request or a datagram may carry.
 const (
 	// MaxNameLen is the longest lease name, in bytes.
-	MaxNameLen = 256
+	MaxNameLen = leasename.MaxLen
 	// MaxValueLen is the longest lease value, in bytes. A Propose carrying a
 	// full name and value still fits one datagram.
 	MaxValueLen = 512
@@ -89,6 +90,13 @@ type Config struct {
 	// the smallest safe value, QuarantineFor(MaxTTL); a smaller non-zero
 	// value is refused unless Unsafe is set.
 	Quarantine time.Duration
+	// TwoPhaseAcquire makes every acquire attempt start with a Prepare. By
+	// default a request's first attempt is one round trip: a Propose
+	// marked OneRound, which the voters accept only above their promise and
+	// with no lease in the way (oneround.go, DESIGN.md "One-round
+	// acquire"); it falls back to two phases on a blocked or contended
+	// name.
+	TwoPhaseAcquire bool
 	// Unsafe lets Validate accept a Quarantine shorter than the safe value.
 	// Only the simulator sets it, to show what that misconfiguration breaks.
 	Unsafe bool
@@ -226,18 +234,9 @@ func (c *Config) ExclusionQuarantine(x time.Duration) time.Duration {
 }
 
 // checkName validates a lease name: non-empty, at most MaxNameLen bytes,
-// valid UTF-8 with no control characters.
-func checkName(name string) error {
-	if name == "" || len(name) > MaxNameLen || !utf8.ValidString(name) {
-		return fmt.Errorf("%w: %q", ErrBadName, name)
-	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return fmt.Errorf("%w: control character in %q", ErrBadName, name)
-		}
-	}
-	return nil
-}
+// valid UTF-8 with no control characters. The rules are those of package
+// internal/leasename, which the fence package shares.
+func checkName(name string) error { return leasename.Check(name, ErrBadName) }
 
 // CheckName reports whether name is a valid lease name (see MaxNameLen).
 func CheckName(name string) error { return checkName(name) }

@@ -11,6 +11,9 @@ type Counters struct {
 	Sent, Received [NumMsgTypes]uint64
 	// Rounds counts acquire rounds started; Renewals renewal rounds.
 	Rounds, Renewals uint64
+	// OneRounds counts the acquire rounds (among Rounds) sent as one-round
+	// Proposes, without a Prepare.
+	OneRounds uint64
 	// Contended counts rounds lost to a competing ballot, or that reached no
 	// majority before their deadline.
 	Contended uint64
@@ -20,6 +23,8 @@ type Counters struct {
 	Acquired, Lost, Released uint64
 	// Mismatched counts datagrams refused for another identity (R17).
 	Mismatched uint64
+	// Adopted counts voter configurations adopted (R21).
+	Adopted uint64
 	// StaleRefused counts Hellos this voter answered as stale (R18): a peer
 	// that started from an older copy of its data dir, or a second process
 	// with its name.

@@ -25,6 +25,13 @@ const (
 	// (zero when no voter knows a live lease); Err is ErrNoQuorum when too
 	// few voters answered.
 	EventQuery
+	// EventConfig: this node adopted a newer voter configuration, Config
+	// (R21): from another node, or by a change it drove.
+	EventConfig
+	// EventReconfigured: the outcome of Reconfigure. Config is the
+	// configuration adopted when the change ended; Err is nil when it is
+	// the one asked for, else ErrConfigChanged or ErrNoQuorum.
+	EventReconfigured
 )
 
 // String names the kind.
@@ -42,6 +49,10 @@ func (k EventKind) String() string {
 		return "failed"
 	case EventQuery:
 		return "query"
+	case EventConfig:
+		return "config"
+	case EventReconfigured:
+		return "reconfigured"
 	}
 	return "invalid"
 }
@@ -60,6 +71,9 @@ type Event struct {
 	// won started (its first Propose): the driver measures renewal latency
 	// from it.
 	Started Time
+	// Config is, for EventConfig and EventReconfigured, the voter
+	// configuration.
+	Config *Membership
 }
 
 // Output is what one or more inputs produced. The driver must handle it in
@@ -76,6 +90,10 @@ type Output struct {
 	// PersistPeers, if not nil, is the new durable memory of the other
 	// voters' incarnations (R18), persisted like the era.
 	PersistPeers []PeerIncarnation
+	// PersistConfig, if not nil, is the new durable voter configuration
+	// state (R21, R22), persisted like the era: an fsync per change of
+	// the voters, never on the lease path.
+	PersistConfig *ConfigRecord
 	// Messages to send, each to one peer. Messages to this node itself never
 	// appear: the machine handles them internally.
 	Messages []Envelope
@@ -85,5 +103,6 @@ type Output struct {
 
 // Empty reports whether the output carries nothing.
 func (o Output) Empty() bool {
-	return o.PersistEra == 0 && o.PersistBounds.IsZero() && o.PersistPeers == nil && len(o.Messages) == 0 && len(o.Events) == 0
+	return o.PersistEra == 0 && o.PersistBounds.IsZero() && o.PersistPeers == nil && o.PersistConfig == nil &&
+		len(o.Messages) == 0 && len(o.Events) == 0
 }

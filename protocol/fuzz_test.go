@@ -35,7 +35,7 @@ func checkDecode(t tb, raw []byte) {
 	}
 	ms = append([]Message(nil), ms...)
 	for _, m := range ms {
-		if m.Type() == TypeHello || m.Type() == TypeHelloReply {
+		if _, cfg := configFieldCount[m.Type()]; cfg || m.Type() == TypeHello || m.Type() == TypeHelloReply {
 			continue // about no lease
 		}
 		if err := checkName(m.Lease()); err != nil {
@@ -46,6 +46,9 @@ func checkDecode(t tb, raw []byte) {
 	if !sameMessages(again, ms) {
 		t.Fatalf("re-encoding changed the messages:\n first %s\nsecond %s", dumpMsgs(ms), dumpMsgs(again))
 	}
+	if again := decodeAllH(t, hdr, encodeFor(t, hdr, WireVersionRuns, ms)); !sameMessages(again, ms) {
+		t.Fatalf("re-encoding in the compact form changed the messages:\n first %s\nsecond %s", dumpMsgs(ms), dumpMsgs(again))
+	}
 }
 
 // seedCorpus is the committed FuzzDecode seed corpus: a valid datagram of
@@ -54,18 +57,21 @@ func seedCorpus(t tb) map[string][]byte {
 	info := LeaseInfo{Owner: "b", Ballot: Ballot{Era: 2, Round: 9, Node: "b"}, Remaining: 1500 * time.Millisecond, Value: []byte("10.0.0.2:80")}
 	bl := Ballot{Era: 2, Round: 10, Node: "a"}
 	one := map[string]Message{
-		"prepare":      &Prepare{Name: "leader", Ballot: bl, Attempt: 2<<32 | 1},
-		"promise":      &Promise{Name: "leader", Attempt: 2<<32 | 1},
-		"promise-held": &Promise{Name: "leader", Attempt: 2<<32 | 1, Holder: info},
-		"reject":       &Reject{Name: "leader", Attempt: 7, Promised: Ballot{Era: 3, Round: 1, Node: "c"}, Holder: info},
-		"propose":      &Propose{Name: "leader", Ballot: bl, Attempt: 2<<32 | 1, TTL: 2 * time.Second, LockDelay: time.Second, Value: []byte("v")},
-		"accepted":     &Accepted{Name: "leader", Attempt: 2<<32 | 1},
-		"release":      &Release{Name: "leader", Ballot: bl},
-		"query":        &Query{Name: "leader", ID: 12},
-		"query-reply":  &QueryReply{Name: "leader", ID: 12, Holder: info},
-		"vacant":       &Vacant{Name: "leader"},
-		"hello":        &Hello{Boot: 7, Nonce: 1 << 60},
-		"hello-reply":  &HelloReply{Boot: 7, Nonce: 1 << 60, Stale: true, Seen: 9},
+		"prepare":           &Prepare{Name: "leader", Ballot: bl, Attempt: 2<<32 | 1},
+		"promise":           &Promise{Name: "leader", Attempt: 2<<32 | 1},
+		"promise-held":      &Promise{Name: "leader", Attempt: 2<<32 | 1, Holder: info, Reason: ReasonLive},
+		"promise-grace":     &Promise{Name: "leader", Attempt: 2<<32 | 1, Holder: info, Reason: ReasonHandoff},
+		"reject":            &Reject{Name: "leader", Attempt: 7, Promised: Ballot{Era: 3, Round: 1, Node: "c"}, Holder: info, Reason: ReasonPromised},
+		"propose":           &Propose{Name: "leader", Ballot: bl, Attempt: 2<<32 | 1, TTL: 2 * time.Second, LockDelay: time.Second, Value: []byte("v")},
+		"propose-one-round": &Propose{Name: "leader", Ballot: bl, Attempt: 2<<32 | 1, TTL: 2 * time.Second, Value: []byte("v"), OneRound: true},
+		"accepted":          &Accepted{Name: "leader", Attempt: 2<<32 | 1},
+		"release":           &Release{Name: "leader", Ballot: bl},
+		"query":             &Query{Name: "leader", ID: 12},
+		"query-reply":       &QueryReply{Name: "leader", ID: 12, Holder: info},
+		"vacant":            &Vacant{Name: "leader"},
+		"vacant-pass":       &Vacant{Name: "leader", Pass: true},
+		"hello":             &Hello{Boot: 7, Nonce: 1 << 60},
+		"hello-reply":       &HelloReply{Boot: 7, Nonce: 1 << 60, Stale: true, Seen: 9},
 	}
 	seeds := map[string][]byte{}
 	var batch []Message
@@ -79,8 +85,9 @@ func seedCorpus(t tb) map[string][]byte {
 	seeds["broken-truncated"] = p[:len(p)-3]
 	seeds["broken-type"] = append(append([]byte(nil), p[:3]...), 0x7f, 0x91, 0xa1, 'x')
 	seeds["broken-short-array"] = datagram(WireVersion, "a", msg(TypePropose, "leader", 1, 2))
-	seeds["broken-control-name"] = datagram(WireVersion, "a", msg(TypeVacant, "a\x00b"))
+	seeds["broken-control-name"] = datagram(WireVersion, "a", msg(TypeVacant, "a\x00b", false))
 	seeds["extra-fields"] = datagram(WireVersion, "a", msg(TypeAccepted, "leader", 5, "future", []int{1, 2}))
+	maps.Copy(seeds, compactSeeds(t)) // codec_compact_test.go
 	return seeds
 }
 

@@ -24,12 +24,35 @@ const MaxClusterLen = 64
 type Identity struct {
 	// Cluster is the cluster ID (Config.Cluster).
 	Cluster string
-	// Voters is Fingerprint of the voter list.
+	// Voters is the fingerprint of the voter configuration
+	// (Membership.Fingerprint): of the voter list alone at epoch 0.
 	Voters uint64
+	// Epoch is the configuration epoch (R21); zero until the voters are
+	// first changed.
+	Epoch uint64
+	// Genesis is, from epoch 1 on, the fingerprint of the cluster's
+	// initial voter list (Config.Voters): the chain of configurations a
+	// datagram of another epoch belongs to. Zero at epoch 0, where Voters
+	// is that fingerprint.
+	Genesis uint64
 }
 
-// String formats the identity as cluster/fingerprint.
-func (id Identity) String() string { return fmt.Sprintf("%s/%016x", id.Cluster, id.Voters) }
+// chain is the fingerprint of the initial voter list id belongs to.
+func (id Identity) chain() uint64 {
+	if id.Epoch == 0 {
+		return id.Voters
+	}
+	return id.Genesis
+}
+
+// String formats the identity as cluster/fingerprint, with @epoch once
+// the voters were changed.
+func (id Identity) String() string {
+	if id.Epoch == 0 {
+		return fmt.Sprintf("%s/%016x", id.Cluster, id.Voters)
+	}
+	return fmt.Sprintf("%s/%016x@%d", id.Cluster, id.Voters, id.Epoch)
+}
 
 // Fingerprint hashes a voter list independently of its order: FNV-1a over
 // the sorted names, each preceded by its length.

@@ -56,12 +56,17 @@ type Machine struct {
 	queries map[uint64]*query
 	dpCache map[time.Duration]time.Duration
 	relq    releaseQueue
+	// unsettled are failed one-round attempts whose silent voters get a
+	// Release only if they accept late (release.go).
+	unsettled []unsettledAttempt
 
 	timers timerHeap
 	seq    uint64
 
 	counters Counters
 	marks    *invariantMarks // nil until CheckInvariants first runs
+
+	rc reconfigState // voter configurations (reconfig_acceptor.go)
 
 	// Outputs.
 	out, spare Output
@@ -96,6 +101,11 @@ func New(cfg Config, start Start, rnd Rand, now Time) (*Machine, error) {
 	if i, ok := voters.Index(cfg.Self); ok {
 		m.selfIdx = i
 	}
+	// R21: the adopted configuration is durable; it overrides Config.Voters.
+	if err := m.startMembership(start, now); err != nil {
+		return nil, err
+	}
+	voters = m.voters
 	if m.boot != 0 && m.selfIdx >= 0 {
 		// Two starts with one Boot (copies of one data dir) differ here.
 		m.nonce = uint64(rnd.Int64N(math.MaxInt64))
@@ -201,6 +211,8 @@ func (m *Machine) step(now Time, from string, msg Message) {
 		m.onHello(from, msg)
 	case *HelloReply:
 		m.onHelloReply(now, from, msg)
+	default:
+		m.stepConfig(now, from, msg)
 	}
 }
 

@@ -32,6 +32,22 @@ const (
 	TypeHello
 	// TypeHelloReply answers a Hello: stale or not.
 	TypeHelloReply
+	// TypeCfgPrepare is phase one of choosing the next voter configuration.
+	TypeCfgPrepare
+	// TypeCfgPromise answers a CfgPrepare.
+	TypeCfgPromise
+	// TypeCfgReject refuses a CfgPrepare or CfgPropose.
+	TypeCfgReject
+	// TypeCfgPropose is phase two of choosing the next configuration.
+	TypeCfgPropose
+	// TypeCfgAccepted answers a CfgPropose.
+	TypeCfgAccepted
+	// TypeInstall carries a committed configuration.
+	TypeInstall
+	// TypeInstallAck says a configuration was adopted.
+	TypeInstallAck
+	// TypeConfigAsk asks a peer of a newer epoch for its configuration.
+	TypeConfigAsk
 	typeEnd // first unused value
 )
 
@@ -60,6 +76,22 @@ func (t MsgType) String() string {
 		return "hello"
 	case TypeHelloReply:
 		return "hello-reply"
+	case TypeCfgPrepare:
+		return "cfg-prepare"
+	case TypeCfgPromise:
+		return "cfg-promise"
+	case TypeCfgReject:
+		return "cfg-reject"
+	case TypeCfgPropose:
+		return "cfg-propose"
+	case TypeCfgAccepted:
+		return "cfg-accepted"
+	case TypeInstall:
+		return "install"
+	case TypeInstallAck:
+		return "install-ack"
+	case TypeConfigAsk:
+		return "config-ask"
 	}
 	return "invalid"
 }
@@ -92,6 +124,54 @@ type LeaseInfo struct {
 // Live reports whether the info describes a lease.
 func (l LeaseInfo) Live() bool { return l.Owner != "" }
 
+// Reason says why an acceptor's answer does not open the way: what a
+// Promise that blocks, or a Reject, is about. The wire carries it so that a
+// proposer never has to guess it from the other fields.
+//
+// Wire values: ONLY APPEND. A decoder refuses a value it does not know.
+type Reason uint8
+
+// The reasons.
+const (
+	// ReasonNone: an open Promise (the acceptor promised the ballot).
+	ReasonNone Reason = iota
+	// ReasonPromised: the ballot is not above the acceptor's promise (R3),
+	// which the Reject carries; Holder may also report a live lease.
+	ReasonPromised
+	// ReasonEra: the ballot's era is below the acceptor's era floor (R12);
+	// Promised carries the floor.
+	ReasonEra
+	// ReasonLive: a live lease is in the way (R4, R5), reported in Holder.
+	ReasonLive
+	// ReasonHandoff: the lease in Holder was released, and for the rest of
+	// its handoff grace (Holder.Remaining) the acceptor opens only to the
+	// waiter it favours (slot.go). Nothing is live; the answer blocks all
+	// the same.
+	ReasonHandoff
+	reasonEnd // first unused value
+)
+
+// String names the reason.
+func (r Reason) String() string {
+	switch r {
+	case ReasonNone:
+		return "none"
+	case ReasonPromised:
+		return "promised"
+	case ReasonEra:
+		return "era"
+	case ReasonLive:
+		return "live"
+	case ReasonHandoff:
+		return "handoff"
+	}
+	return "invalid"
+}
+
+// Blocks reports whether the reason is a lease in the way (live, or in its
+// handoff grace) rather than a ballot that is too low.
+func (r Reason) Blocks() bool { return r == ReasonLive || r == ReasonHandoff }
+
 // Prepare is phase one: "promise me Ballot". Ballot.Node is the sender.
 type Prepare struct {
 	Name    string
@@ -99,30 +179,37 @@ type Prepare struct {
 	Attempt uint64
 }
 
-// Promise answers a Prepare. With Holder zero it is "open": the acceptor
-// promised the ballot. Otherwise the acceptor holds a live lease and reports
-// it; that answer blocks the proposer (R4, R7).
+// Promise answers a Prepare. With Reason ReasonNone it is "open": the
+// acceptor promised the ballot. Otherwise (ReasonLive, ReasonHandoff) the
+// acceptor reports the lease in Holder and promised nothing; that answer
+// blocks the proposer (R4, R7).
 type Promise struct {
 	Name    string
 	Attempt uint64
 	Holder  LeaseInfo
+	Reason  Reason
 }
 
-// Reject refuses a Prepare or a Propose: the ballot is not above the
-// promise, is below the acceptor's era floor, or (for a Propose) a live lease
-// of another owner is in the way, reported in Holder. Promised lets the
-// proposer jump past it (R3).
+// Reject refuses a Prepare or a Propose, for Reason: the ballot is not above
+// the promise (ReasonPromised), is below the acceptor's era floor
+// (ReasonEra), or (for a Propose) a lease is in the way (ReasonLive,
+// ReasonHandoff), reported in Holder. Promised lets the proposer jump past
+// it (R3).
 type Reject struct {
 	Name     string
 	Attempt  uint64
 	Promised Ballot
 	Holder   LeaseInfo
+	Reason   Reason
 }
 
 // Propose is phase two (or a one-phase renewal): "record a lease for the
 // sender under Ballot, exclusive for TTL of your clock". Ballot.Node is the
 // sender. LockDelay, if positive, keeps the name blocked that much longer
-// when the lease ends by expiry rather than by release.
+// when the lease ends by expiry rather than by release. OneRound marks an
+// acquire sent without a Prepare (oneround.go): the acceptor judges it as a
+// Prepare and a Propose at once, which it may accept only above its
+// promise and with no lease in the way, the sender's own included.
 type Propose struct {
 	Name      string
 	Ballot    Ballot
@@ -130,6 +217,7 @@ type Propose struct {
 	TTL       time.Duration
 	LockDelay time.Duration
 	Value     []byte
+	OneRound  bool
 }
 
 // Accepted answers a Propose the acceptor recorded.
@@ -160,9 +248,14 @@ type QueryReply struct {
 }
 
 // Vacant tells a proposer that was blocked by a lease that the lease was
-// released, so it can try again at once instead of waiting for expiry.
+// released or ran out at the sending voter, so it can try again at once
+// instead of polling (notice.go). A hint (R14): it proves nothing.
 type Vacant struct {
 	Name string
+	// Pass, in a Vacant a proposer sends back to the voter that told it,
+	// says that it does not wait for Name: the voter tells its next waiter
+	// at once instead of after a chain step.
+	Pass bool
 }
 
 // Type implements Message.

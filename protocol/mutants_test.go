@@ -3,28 +3,19 @@
 package protocol
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 )
 
 // These tests prove that the rule tests can fail: each switches one
 // weakening on and asserts that the rule test's own check now reports the
-// violation. Run them with: go test -tags mutants ./protocol -run Mutant
+// violation (for the rules checked by golden scripts, see
+// script_mutants_test.go). Run them with: go test -tags mutants ./protocol -run Mutant
 
 func weaken(w Weakening) func(*Config) {
 	return func(c *Config) { c.Weaken.Enable(w) }
-}
-
-// R2: counting votes as a number lets a duplicated Promise or Accepted make
-// a majority; r2DuplicateMajority must see it.
-func TestMutantR2CountVotes(t *testing.T) {
-	if prepare, accept := r2DuplicateMajority(t, nil); prepare || accept {
-		t.Fatal("R2 violated without the weakening")
-	}
-	prepare, accept := r2DuplicateMajority(t, weaken(WeakCountVotes))
-	if !prepare || !accept {
-		t.Fatalf("R2 check did not detect WeakCountVotes: prepare=%v accept=%v", prepare, accept)
-	}
 }
 
 // R6: a deadline started at the prepare majority lets a majority that
@@ -36,19 +27,6 @@ func TestMutantR6LateTimer(t *testing.T) {
 	}
 	if !r6ProposeAt(t, weaken(WeakLateTimer), late) {
 		t.Fatal("R6 check did not detect WeakLateTimer")
-	}
-}
-
-// R7: counting a report of one's own lease as open lets a fresh acquire
-// propose over a stale lease; r7OwnLeaseOpens must see it.
-func TestMutantR7OwnerIsMeOpen(t *testing.T) {
-	for _, wait := range []bool{false, true} {
-		if got, _ := r7OwnLeaseOpens(t, nil, wait); got {
-			t.Fatal("R7 violated without the weakening")
-		}
-		if got, _ := r7OwnLeaseOpens(t, weaken(WeakOwnerIsMeOpen), wait); !got {
-			t.Fatalf("R7 check (wait=%v) did not detect WeakOwnerIsMeOpen", wait)
-		}
 	}
 }
 
@@ -64,21 +42,18 @@ func TestMutantR10ReleaseOwnerOnly(t *testing.T) {
 	}
 }
 
-// R5: an acceptor that records a Propose over another owner's live lease
-// is caught by r5ReplacesLive.
-func TestMutantR5ReplaceLive(t *testing.T) {
-	if r5ReplacesLive(t, nil) {
-		t.Fatal("R5 violated without the weakening")
-	}
-	if !r5ReplacesLive(t, weaken(WeakReplaceLive)) {
-		t.Fatal("R5 check did not detect WeakReplaceLive")
-	}
-}
-
-// Every weakening has a mutant test above.
+// Every weakening has a mutant test above, or a rule script that names it
+// in a "# weakened by:" line (script_mutants_test.go runs those).
 func TestMutantAllCovered(t *testing.T) {
-	covered := map[Weakening]bool{WeakCountVotes: true, WeakLateTimer: true, WeakOwnerIsMeOpen: true, WeakReleaseOwnerOnly: true, WeakReplaceLive: true,
-		WeakNoIdentity: true, WeakQuarantineFromConfig: true, WeakResendAnyAttempt: true, WeakTrustCleanState: true}
+	covered := map[Weakening]bool{WeakLateTimer: true, WeakReleaseOwnerOnly: true,
+		WeakNoIdentity: true, WeakQuarantineFromConfig: true, WeakForgetPromise: true,
+		// oneround_mutants_test.go
+		WeakOneRoundNotAbove: true, WeakOneRoundOwnLive: true, WeakOneRoundLateDeadline: true}
+	for _, ws := range scriptWeakenings(t) {
+		for _, w := range ws {
+			covered[w] = true
+		}
+	}
 	for _, w := range AllWeakenings() {
 		if !covered[w] {
 			t.Errorf("weakening %v has no mutant test", w)
@@ -103,18 +78,39 @@ func TestMutantR19QuarantineFromConfig(t *testing.T) {
 	}
 }
 
-// R20: taking any equal-ballot Prepare as a resend promises a new
-// incarnation's reused ballot.
-func TestMutantR20ResendAnyAttempt(t *testing.T) {
-	if !r20ResendOfOtherAttempt(t, weaken(WeakResendAnyAttempt)) {
-		t.Fatal("R20 check did not detect WeakResendAnyAttempt")
+// R4: collecting an idle slot without raising the forgotten watermark lets
+// its promise fall; CheckInvariants names it, and a Prepare below the old
+// promise is then promised again.
+func TestMutantR4ForgetPromise(t *testing.T) {
+	if promised, err := r4CollectedSlot(t, nil); err != nil || promised {
+		t.Fatalf("R4 violated without the weakening: %v, lower Prepare promised %v", err, promised)
+	}
+	promised, err := r4CollectedSlot(t, weaken(WeakForgetPromise))
+	if !errors.Is(err, ErrInvariant) || !strings.Contains(err.Error(), "R4: promise") || !promised {
+		t.Fatalf("R4 check did not detect WeakForgetPromise: %v, lower Prepare promised %v", err, promised)
 	}
 }
 
-// R18: trusting a clean state without asking the peers opens a stale copy
-// at once.
-func TestMutantR18TrustCleanState(t *testing.T) {
-	if !r18StaleCopyOpens(t, weaken(WeakTrustCleanState)) {
-		t.Fatal("R18 check did not detect WeakTrustCleanState")
+// r4CollectedSlot has acceptor a promise (1,5,x) for L, lets the slot sit
+// idle until it is collected, and returns whether a Prepare (1,3,y), below
+// the forgotten promise, is then promised, and what CheckInvariants says
+// after the collection.
+func r4CollectedSlot(t *testing.T, edit func(*Config)) (bool, error) {
+	t.Helper()
+	p := newProbe(t, "a", []string{"a", "b", "c"}, fresh, edit)
+	p.step("x", &Prepare{Name: "L", Ballot: Ballot{Era: 1, Round: 5, Node: "x"}, Attempt: 1})
+	if _, ok := p.m.slots["L"]; !ok {
+		t.Fatal("no slot for L after a Prepare")
 	}
+	if err := p.m.CheckInvariants(); err != nil {
+		t.Fatalf("before the collection: %v", err)
+	}
+	p.tickTo(p.now.Add(3 * p.m.cfg.MaxTTL))
+	if _, ok := p.m.slots["L"]; ok {
+		t.Fatal("the idle slot was not collected")
+	}
+	err := p.m.CheckInvariants()
+	out := p.step("y", &Prepare{Name: "L", Ballot: Ballot{Era: 1, Round: 3, Node: "y"}, Attempt: 1})
+	promised, _ := msgs[*Promise](out)
+	return len(promised) > 0, err
 }

@@ -27,7 +27,9 @@ func newProbe(t testing.TB, self string, voters []string, start Start, edit func
 // newProbeAt is newProbe with the local clock at now when the machine starts.
 func newProbeAt(t testing.TB, now Time, self string, voters []string, start Start, edit func(*Config)) *probe {
 	t.Helper()
-	cfg := Config{Self: self, Voters: voters}
+	// Probes play the two-phase exchanges; oneround_test.go switches the
+	// one-round acquire back on where it tests it.
+	cfg := Config{Self: self, Voters: voters, TwoPhaseAcquire: true}
 	if edit != nil {
 		edit(&cfg)
 	}

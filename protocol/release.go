@@ -9,6 +9,7 @@ type pendingRelease struct {
 	name   string
 	ballot Ballot
 	at     Time
+	skip   uint64 // voters (by index) that refused the ballot: they recorded nothing
 }
 
 // releaseQueue holds Releases in two FIFOs whose instants never decrease:
@@ -26,7 +27,7 @@ func (q *releaseQueue) fire(m *Machine, now Time) {
 	n := 0
 	for ; n < len(q.fresh) && q.fresh[n].at <= now; n++ {
 		r := q.fresh[n]
-		m.broadcast(&Release{Name: r.name, Ballot: r.ballot})
+		m.sendRelease(r)
 		r.at = now.Add(m.cfg.RetryInterval)
 		q.repeats = append(q.repeats, r)
 	}
@@ -34,7 +35,7 @@ func (q *releaseQueue) fire(m *Machine, now Time) {
 	n = 0
 	for ; n < len(q.repeats) && q.repeats[n].at <= now; n++ {
 		r := q.repeats[n]
-		m.broadcast(&Release{Name: r.name, Ballot: r.ballot})
+		m.sendRelease(r)
 	}
 	q.repeats = shift(q.repeats, n)
 	q.reschedule(m)
@@ -68,6 +69,105 @@ func (q *releaseQueue) reschedule(m *Machine) {
 // any voter clears the lease. NextWake returns now, so the driver ticks at
 // once after handling this Output.
 func (m *Machine) queueRelease(now Time, name string, b Ballot) {
-	m.relq.fresh = append(m.relq.fresh, pendingRelease{name: name, ballot: b, at: now})
+	m.queueReleaseSkip(now, name, b, 0)
+}
+
+// queueReleaseSkip is queueRelease for an attempt that failed: the voters
+// in skip refused its ballot, so they recorded nothing to clear. If every
+// voter refused, nothing is queued.
+func (m *Machine) queueReleaseSkip(now Time, name string, b Ballot, skip uint64) {
+	if n := m.voters.Len(); n < 64 && skip&(1<<uint(n)-1) == 1<<uint(n)-1 {
+		return
+	}
+	m.relq.fresh = append(m.relq.fresh, pendingRelease{name: name, ballot: b, at: now, skip: skip})
 	m.relq.reschedule(m)
+}
+
+// sendRelease sends r to every voter not in its skip set.
+func (m *Machine) sendRelease(r pendingRelease) {
+	msg := &Release{Name: r.name, Ballot: r.ballot}
+	for i := range m.voters.Len() {
+		if r.skip&(1<<uint(i)) == 0 {
+			m.send(m.voters.Name(i), msg)
+		}
+	}
+}
+
+// maxUnsettled bounds how many failed attempts a machine remembers for
+// late accepts; beyond it the oldest is forgotten (its lease, if a late
+// accept recorded one, expires at that voter).
+const maxUnsettled = 256
+
+// unsettledAttempt is a one-round attempt that a majority refused while
+// some voters had not answered. Those voters most likely refuse it too, so
+// no Release goes to them at once; if one accepts it late, its Accepted
+// (matched by attempt) brings that voter its Release.
+type unsettledAttempt struct {
+	name    string
+	attempt uint64
+	ballot  Ballot
+	pending uint64 // voters (by index) that had not answered
+}
+
+// noteUnsettled remembers the voters in pending for a late accept of
+// attempt, at ballot.
+func (m *Machine) noteUnsettled(name string, attempt uint64, b Ballot, pending uint64) {
+	if pending == 0 {
+		return
+	}
+	if len(m.unsettled) >= maxUnsettled {
+		m.unsettled = append(m.unsettled[:0], m.unsettled[1:]...)
+	}
+	m.unsettled = append(m.unsettled, unsettledAttempt{name: name, attempt: attempt, ballot: b, pending: pending})
+}
+
+// lateAccepted handles an Accepted that matches no current attempt: if it
+// is a voter's late accept of an unsettled attempt, that voter gets the
+// attempt's Release (R10: this node never acted under the ballot).
+func (m *Machine) lateAccepted(now Time, from string, a *Accepted) {
+	idx, ok := m.voters.Index(from)
+	if !ok {
+		return
+	}
+	bit := uint64(1) << uint(idx)
+	for i := range m.unsettled {
+		u := &m.unsettled[i]
+		if u.attempt != a.Attempt || u.name != a.Name || u.pending&bit == 0 {
+			continue
+		}
+		u.pending &^= bit
+		m.queueReleaseSkip(now, u.name, u.ballot, ^bit)
+		if u.pending == 0 {
+			m.unsettled = append(m.unsettled[:i], m.unsettled[i+1:]...)
+		}
+		return
+	}
+}
+
+// releaseFailed queues the Release of l's current attempt, which never won
+// (it failed or was cancelled in phase two). Voters that refused its ballot
+// recorded nothing and are not asked. After two phases every other voter
+// is asked: a majority promised this very attempt, so no later incarnation
+// of this node can win again at its ballot (R20), and a Release that
+// arrives late clears only this attempt's lease. A one-round attempt had no
+// such majority: a later incarnation that reuses its ballot can win at
+// voters that never saw it, and a Release of that ballot arriving there
+// late would clear the later tenure (R10). So it is sent only to the voters
+// whose Accepted of this attempt arrived, whose promise now names it; the
+// voters that have not answered get one only if they accept it late
+// (lateAccepted), and a lost Accepted leaves their lease to expire, which
+// costs liveness, never safety.
+func (m *Machine) releaseFailed(now Time, l *claim) {
+	skip := l.att.refused
+	if l.att.oneRound {
+		var pending uint64
+		for i := range m.voters.Len() {
+			if !l.att.votes.Voted(i) {
+				pending |= 1 << uint(i)
+			}
+		}
+		m.noteUnsettled(l.name, l.att.id, l.att.ballot, pending)
+		skip |= pending
+	}
+	m.queueReleaseSkip(now, l.name, l.att.ballot, skip)
 }

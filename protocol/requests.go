@@ -77,7 +77,7 @@ func (m *Machine) Cancel(now Time, name string) {
 		return
 	}
 	if l.stage == stageProposing {
-		m.queueRelease(now, name, l.att.ballot)
+		m.releaseFailed(now, l)
 	}
 	m.dropClaim(l)
 	m.drainLocal(now)

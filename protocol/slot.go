@@ -2,10 +2,6 @@ package protocol
 
 import "time"
 
-// maxWaiters bounds how many blocked proposers an acceptor remembers per
-// lease name for Vacant notices; beyond it, waiters find out at expiry.
-const maxWaiters = 32
-
 // slot is the acceptor's record for one lease name: its promise (R4) and
 // the lease it accepted, if any (R5), with the proposers waiting on that
 // lease. Machine.slots holds one per name in use; an idle slot is
@@ -28,12 +24,18 @@ type slot struct {
 	released  bool
 	waiters   []string
 	grace     handoff // after a release that others waited for
+	// The notices (notice.go): handedOff once the accepted lease's end
+	// (release or expiry here) has been handed to a waiter; chaining while
+	// the next waiter is to be told at chainAt if the name is still free.
+	handedOff bool
+	chaining  bool
+	chainAt   Time
 	touched   Time
 	tk        ticket
 }
 
-// handoff is the grace after a release that other proposers were waiting
-// for: this voter opens only to favoured, the waiter it registered first,
+// handoff is the grace after a release (or an expiry at this voter) that
+// other proposers were waiting for: this voter opens only to favoured, the waiter it registered first,
 // until until. The releaser's next acquire and the waiters that retried
 // faster (voters answer their own Prepares locally) are turned away, so
 // handoffs go round instead of to the fastest node (fairness; blocking is
@@ -69,7 +71,16 @@ func (s *slot) info(now Time) LeaseInfo {
 	return LeaseInfo{Owner: s.owner, Ballot: s.ballot, Remaining: s.blockedUntil().Sub(now), Value: s.value}
 }
 
-func (s *slot) addWaiter(node string) {
+// graceInfo describes the released lease for the rest of its handoff
+// grace at now: Remaining is what is left of the grace, not of the lease
+// (answers that carry it say ReasonHandoff).
+func (s *slot) graceInfo(now Time) LeaseInfo {
+	return LeaseInfo{Owner: s.owner, Ballot: s.ballot, Remaining: s.grace.until.Sub(now), Value: s.value}
+}
+
+// addWaiter queues node as a waiter of s, unless it is queued already or
+// the queue is full, and wakes s when the lease in the way ends.
+func (m *Machine) addWaiter(s *slot, node string) {
 	for _, w := range s.waiters {
 		if w == node {
 			return
@@ -77,6 +88,7 @@ func (s *slot) addWaiter(node string) {
 	}
 	if len(s.waiters) < maxWaiters {
 		s.waiters = append(s.waiters, node)
+		m.schedule(s, s.wake(m))
 	}
 }
 
@@ -97,8 +109,13 @@ func (m *Machine) idleGC() time.Duration { return 2 * m.cfg.MaxTTL }
 // dropped promise: a name with no slot promises nothing below it, so
 // forgetting a slot can neither admit a lower ballot nor lower a token.
 func (s *slot) fire(m *Machine, now Time) {
-	if s.live(now) || now < s.touched.Add(m.idleGC()) {
-		m.schedule(s, max(s.blockedUntil(), s.touched.Add(m.idleGC())))
+	m.notices(now, s)
+	if s.live(now) || now < s.touched.Add(m.idleGC()) || s.chaining {
+		m.schedule(s, s.wake(m))
+		return
+	}
+	if m.cfg.Weaken.has(WeakForgetPromise) {
+		delete(m.slots, s.name)
 		return
 	}
 	if s.promised.Cmp(m.forgotten) > 0 {

@@ -48,6 +48,10 @@ type Start struct {
 	// voters (Output.PersistPeers), so that even after a crash it can tell
 	// a peer that comes back from a stale copy (R18).
 	Peers []PeerIncarnation
+	// Config is the persisted voter configuration state
+	// (Output.PersistConfig), nil if none was ever written: the node then
+	// runs Config.Voters as epoch 0 (R21).
+	Config *ConfigRecord
 }
 
 // applyStart sets the era, the quarantine and the restored state for what the

@@ -27,7 +27,9 @@ const (
 	// accept does (drops R5's defence in depth). R5 alone repairs the R7 bug
 	// and, with the era floor, masks the R6 bug; the simulator switches this
 	// on beside WeakOwnerIsMeOpen and WeakLateTimer to show that R7 and R6
-	// are load-bearing on their own.
+	// are load-bearing on their own. For a one-round Propose, which no
+	// Prepare precedes, R5 is load-bearing: there the weakening alone
+	// gives two holders.
 	WeakReplaceLive
 	// WeakNoIdentity admits datagrams of any cluster identity (breaks R17):
 	// nodes with different voter lists count each other's votes.
@@ -42,6 +44,27 @@ const (
 	// other voters whether it is the latest (breaks R18: a restored copy of
 	// a data dir forgets what it granted since).
 	WeakTrustCleanState
+	// WeakForgetPromise garbage-collects an idle slot without raising the
+	// forgotten watermark to its promise (breaks R4: the promise for the
+	// name falls, and a Prepare below it would be promised again). No
+	// message shows it at once; Machine.CheckInvariants does, and the
+	// simulator reports it as an invariant violation.
+	WeakForgetPromise
+	// WeakOneRoundNotAbove lets an acceptor accept a one-round Propose at
+	// a ballot equal to its promise, of another node or attempt, not only
+	// strictly above it (breaks the one-round acquire's R3/R12 condition:
+	// a later tenure wins with the same token as the one before).
+	WeakOneRoundNotAbove
+	// WeakOneRoundOwnLive lets a one-round Propose replace the sender's own
+	// live lease (breaks the one-round acquire's R7 condition: a tenure
+	// this node abandoned, whose deadline an agent's client may still be
+	// acting on, is taken over by the node's next acquire).
+	WeakOneRoundOwnLive
+	// WeakOneRoundLateDeadline fixes a one-round attempt's deadline when
+	// its accept majority arrives instead of when the Propose is sent
+	// (breaks R6/R8 for the one-round acquire: the holder's authority can
+	// outlast the voters' exclusion).
+	WeakOneRoundLateDeadline
 	numWeakenings
 )
 
@@ -66,8 +89,16 @@ func (w Weakening) String() string {
 		return "R20-resend-any-attempt"
 	case WeakTrustCleanState:
 		return "R18-trust-clean-state"
+	case WeakForgetPromise:
+		return "R4-forget-promise"
+	case WeakOneRoundNotAbove:
+		return "R12-one-round-not-above"
+	case WeakOneRoundOwnLive:
+		return "R7-one-round-own-live"
+	case WeakOneRoundLateDeadline:
+		return "R6-one-round-late-deadline"
 	}
-	return "invalid"
+	return reconfigWeakeningName(w) // reconfig_weaken.go, or "invalid"
 }
 
 // AllWeakenings lists every code-level weakening.

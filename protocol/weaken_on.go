@@ -4,7 +4,7 @@ package protocol
 
 // Weakenings is the set of weakened rules in force. This build carries the
 // "mutants" tag: tests may switch weakenings on with Enable.
-type Weakenings struct{ set uint32 }
+type Weakenings struct{ set uint64 }
 
 // Enable switches w on.
 func (s *Weakenings) Enable(w Weakening) { s.set |= 1 << uint(w) }
