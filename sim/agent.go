@@ -155,7 +155,7 @@ func (s *Sim) onAgentTimer(ev *event) {
 func (s *Sim) agentFree(n *node, l int, why int64) {
 	e := &n.agent.entries[l]
 	e.released = true
-	s.tr.add(record{at: s.now, kind: trAgentFree, node: uint8(n.idx), peer: uint8(s.edgeHolder(int(e.edge))), lease: int16(l), a: e.token, b: why})
+	s.tr.add(record{at: s.now, kind: trAgentFree, node: uint16(n.idx), peer: uint16(s.edgeHolder(int(e.edge))), lease: int16(l), a: e.token, b: why})
 	if err := n.m.Release(s.local(n), s.leases[l], e.token); err == nil {
 		s.flush(n)
 	}
@@ -182,7 +182,7 @@ func (s *Sim) agentAnswer(n *node, e *agentEntry, l int, op uint8, ms int64) {
 // paused: the caller holds requests to a paused agent back).
 func (s *Sim) agentRequest(n *node, m edgeMsg) {
 	j := s.edgeHolder(int(m.edge))
-	s.tr.add(record{at: s.now, kind: trAgentRecv, node: uint8(n.idx), peer: uint8(j), lease: int16(m.lease), a: uint64(m.op), b: int64(m.token)})
+	s.tr.add(record{at: s.now, kind: trAgentRecv, node: uint16(n.idx), peer: uint16(j), lease: int16(m.lease), a: uint64(m.op), b: int64(m.token)})
 	if n.down {
 		if m.op != mHangup && m.op != mDelete {
 			s.edgeSend(j, edgeMsg{op: mRefused, req: m.op, edge: m.edge, lease: m.lease, key: m.key, sentAt: m.sentAt})
@@ -254,7 +254,7 @@ func (s *Sim) agentEvent(n *node, l int, ev *protocol.Event) {
 			return
 		}
 		now := s.local(n)
-		e.state, e.token, e.tenure = aeHeld, ev.Token, s.chk.b[l][n.idx].tenure
+		e.state, e.token, e.tenure = aeHeld, ev.Token, s.chk.tenureOf(l, n.idx)
 		e.gen++
 		if e.hold {
 			ms := deadlineMS(ev.Deadline, e.recv, n.cfg.MaxDrift)

@@ -102,7 +102,8 @@ func (s *Sim) staleVoter(u *node) bool {
 func (s *Sim) staleOpened(u *node) {
 	u.stale = false
 	learned := u.m.Era() > u.staleEra
-	if !learned {
+	// A voter removed meanwhile opens as no voter: nothing to learn.
+	if !learned && s.voterNow(u) {
 		s.ops.OpenedUnlearned++
 	}
 	s.traceOp(u, opOpened, int64(u.m.Era())<<32|int64(u.staleEra))
@@ -145,12 +146,12 @@ func (s *Sim) grantEra() uint32 { return s.chk.maxEra }
 // current reports whether voter p knows the cluster's era: not stale (nor
 // made stale by h), and an era at least that of every token granted.
 func (s *Sim) current(p *node, h *hypo) bool {
-	return p.voter && !h.isStale(p.idx) && !s.staleVoter(p) && p.durableEra >= s.grantEra()
+	return s.voterNow(p) && !h.isStale(p.idx) && !s.staleVoter(p) && p.durableEra >= s.grantEra()
 }
 
 // knows reports whether p knows the newer state for stale voter u.
 func (s *Sim) knows(p, u *node, h *hypo) bool {
-	if p == u || !s.current(p, h) {
+	if p == u || !s.current(p, h) || !s.contacts(u, p) {
 		return false
 	}
 	need, fresh := s.staleNeed(u)
@@ -164,7 +165,7 @@ func (s *Sim) knows(p, u *node, h *hypo) bool {
 // guardedBy reports whether stale voter u has a voter that knows the newer
 // state, up, not paused, and connected to it both ways, with h applied.
 func (s *Sim) guardedBy(u *node, h *hypo) bool {
-	for i := range s.opts.Voters {
+	for i := range s.nodes {
 		p := s.nodes[i]
 		if p.down || p.paused || h.isAway(i) || s.net.cutAt(i, u.idx) || s.net.cutAt(u.idx, i) ||
 			h.cut(i, u.idx) || h.cut(u.idx, i) {
@@ -236,12 +237,12 @@ func (s *Sim) staleMajority(h *hypo) bool {
 		return false
 	}
 	k := 0
-	for i := range s.opts.Voters {
-		if !s.current(s.nodes[i], h) {
+	for _, p := range s.nodes {
+		if s.voterNow(p) && !s.current(p, h) {
 			k++
 		}
 	}
-	return 2*k > s.opts.Voters
+	return 2*k > s.votersNow()
 }
 
 // awayIfUp lists the nodes of ix that are running: a restore or wipe

@@ -25,9 +25,14 @@ func BenchmarkSimDefault10m(b *testing.B) { benchSim(b, 10*time.Minute, 100) }
 func BenchmarkSimDefault10mGC400(b *testing.B) { benchSim(b, 10*time.Minute, 400) }
 
 func benchSim(b *testing.B, d time.Duration, gogc int) {
-	defer debug.SetGCPercent(debug.SetGCPercent(gogc))
 	o := DefaultOptions()
 	o.Duration = d
+	benchOpts(b, o, gogc)
+}
+
+// benchOpts runs o with seeds 1, 2, ... one per iteration, with GOGC gogc.
+func benchOpts(b *testing.B, o Options, gogc int) {
+	defer debug.SetGCPercent(debug.SetGCPercent(gogc))
 	var events uint64
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -55,4 +60,23 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkSimLeader1000 runs 5 voters and 1,000 client nodes
+// campaigning for one lease for one simulated minute plus the quiet phase,
+// mild faults: `tenure sim --clients 1000 --leases 1 --duration 1m`.
+func BenchmarkSimLeader1000(b *testing.B) {
+	o := DefaultOptions()
+	o.Clients, o.Leases, o.Duration = 1000, 1, time.Minute
+	benchOpts(b, o, 400)
+}
+
+// BenchmarkSimTasks1000 runs 5 voters and 1,000 client nodes, each node's
+// one client taking a random name of 10,000 per tenure, for one simulated
+// minute plus the quiet phase, mild faults: `tenure sim --clients 1000
+// --leases 10000 --slots 1 --duration 1m`.
+func BenchmarkSimTasks1000(b *testing.B) {
+	o := DefaultOptions()
+	o.Clients, o.Leases, o.Slots, o.Duration = 1000, 10000, 1, time.Minute
+	benchOpts(b, o, 400)
 }

@@ -13,13 +13,14 @@ import (
 // other holder may believe it holds l at this instant, under another
 // tenure (an agent node and its client share one).
 func (c *checker) others(l, j int) bool {
+	c.checks.Holders++
 	conc := 1
-	bj := &c.b[l][j]
-	for k := range c.b[l] {
-		if k != j && c.activeNow(l, k) && c.b[l][k].tenure != bj.tenure {
+	bj := c.at(l, j)
+	for _, bk := range c.act[l] {
+		k := int(bk.holder)
+		if k != j && c.clk[k].local(c.s.now) < bk.deadline && bk.tenure != bj.tenure {
 			conc++
 			c.maxConc = max(c.maxConc, conc)
-			bk := &c.b[l][k]
 			c.s.violate(VTwoHolders, l, []int{k, j}, fmt.Sprintf(
 				"%s acquired/renewed %s (token %s) while %s still believes it holds it (token %s, %s of its local time left)",
 				c.s.holderName(j), c.s.leases[l], tokStr(bj.token), c.s.holderName(k), tokStr(bk.token),

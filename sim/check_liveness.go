@@ -8,6 +8,9 @@ import "fmt"
 // demandChange counts d more (or fewer) clients waiting for lease l.
 func (c *checker) demandChange(l, d int) {
 	c.demand[l] += d
+	if c.demand[l] == 0 {
+		c.takeAt[l] = -1 // nobody waits any more: no takeover to measure
+	}
 	c.vacancy(l)
 }
 
@@ -34,6 +37,9 @@ func (c *checker) vacancy(l int) {
 		}
 		return
 	}
+	if c.vacant[l] >= 0 {
+		c.checks.Vacancies++ // ended within the bound: livenessDue did not fire
+	}
 	c.vacant[l] = -1
 }
 
@@ -45,8 +51,10 @@ func (c *checker) livenessDue(l int, gen uint32) {
 	s.stats.events++
 	var waiting []int
 	for _, n := range s.nodes {
-		if cl := &n.clients[l]; cl.state == clAcquiring && cl.wait {
-			waiting = append(waiting, n.idx)
+		if k := s.slotOf(n, l); k >= 0 {
+			if cl := &n.clients[k]; cl.state == clAcquiring && cl.wait {
+				waiting = append(waiting, n.idx)
+			}
 		}
 	}
 	s.violate(VLiveness, l, waiting, fmt.Sprintf(

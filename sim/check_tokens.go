@@ -10,6 +10,7 @@ import "fmt"
 // false after a violation.
 func (c *checker) tokenOrder(l int, n *node, tok uint64) bool {
 	s := c.s
+	c.checks.Tokens++
 	if c.lastNode[l] >= 0 && tok <= c.lastTok[l] && !s.opts.SkipTokenOrder {
 		s.violate(VTokenOrder, l, []int{c.lastNode[l], n.idx}, fmt.Sprintf(
 			"%s got token %s for %s after %s had token %s: a later tenure with a token not above the earlier one",

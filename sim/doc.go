@@ -60,7 +60,11 @@
 // sometimes TryAcquire), holds for a while sending fenced writes stamped
 // with its token, then releases, abandons, or holds on until the lease is
 // lost; waiting clients sometimes give up (Cancel). The fenced resource
-// keeps the highest token per lease and refuses lower ones.
+// keeps the highest token per lease and refuses lower ones. With
+// Options.Slots a node runs that many clients instead, each drawing a lease
+// name at random for each tenure: a thousand agents over ten thousand task
+// names (Options.Validate has the size limits: MaxHolders, MaxLeases,
+// MaxClients).
 //
 // # 4a. The operator and the edge
 //

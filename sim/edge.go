@@ -40,8 +40,8 @@ func (ed *Edge) validate(o *Options) error {
 		return bad("agents %d: want 0..%d (the nodes)", ed.Agents, o.Voters+o.Clients)
 	case ed.Clients < 0 || ed.Clients > 0 && ed.Agents == 0:
 		return bad("edge clients %d: want 0, or more with at least one agent", ed.Clients)
-	case o.Voters+o.Clients+ed.Clients > 254:
-		return bad("%d nodes and %d edge clients: at most 254 in all", o.Voters+o.Clients, ed.Clients)
+	case o.Voters+o.Clients+ed.Clients > MaxHolders:
+		return bad("%d nodes and %d edge clients: at most %d in all", o.Voters+o.Clients, ed.Clients, MaxHolders)
 	case ed.DelayMin < 0 || ed.DelayMax < ed.DelayMin:
 		return bad("edge delay %v-%v: want 0 <= min <= max", ed.DelayMin, ed.DelayMax)
 	case !prob(ed.HoldShare):
@@ -247,7 +247,7 @@ func (s *Sim) onEdgeTimer(ev *event) {
 func (s *Sim) clientSend(c *edgeClient, m edgeMsg) protocol.Time {
 	now := c.clk.local(s.now)
 	m.edge, m.sentAt = int32(c.k), now
-	s.tr.add(record{at: s.now, kind: trEdgeSend, node: uint8(s.edgeHolder(c.k)), peer: uint8(c.agent), lease: int16(m.lease), a: uint64(m.op), b: int64(m.token)})
+	s.tr.add(record{at: s.now, kind: trEdgeSend, node: uint16(s.edgeHolder(c.k)), peer: uint16(c.agent), lease: int16(m.lease), a: uint64(m.op), b: int64(m.token)})
 	s.edgeSend(c.agent, m)
 	return now
 }
@@ -329,7 +329,7 @@ func (s *Sim) edgeIdle(c *edgeClient) {
 func (s *Sim) clientMsg(c *edgeClient, m edgeMsg) {
 	j := s.edgeHolder(c.k)
 	now := c.clk.local(s.now)
-	s.tr.add(record{at: s.now, kind: trEdgeRecv, node: uint8(j), peer: uint8(c.agent), lease: int16(m.lease), a: uint64(m.op), b: m.ms})
+	s.tr.add(record{at: s.now, kind: trEdgeRecv, node: uint16(j), peer: uint16(c.agent), lease: int16(m.lease), a: uint64(m.op), b: m.ms})
 	if c.state == ecIdle || int(m.lease) != c.lease {
 		return // an answer for a tenure the client gave up
 	}
@@ -401,9 +401,9 @@ func (s *Sim) clientMsg(c *edgeClient, m edgeMsg) {
 // until dl on its clock, and checks (a) there.
 func (c *checker) edgeHold(j, l int, tok uint64, tenure uint32, dl protocol.Time) {
 	s := c.s
-	b := &c.b[l][j]
+	b := c.at(l, j)
 	now := c.clk[j].local(s.now)
-	if b.active && now < b.deadline && b.tenure == tenure {
+	if b != nil && now < b.deadline && b.tenure == tenure {
 		b.deadline = dl
 		b.estEnd = c.clk[j].trueAt(s.now, dl)
 		c.others(l, j)
@@ -413,8 +413,7 @@ func (c *checker) edgeHold(j, l int, tok uint64, tenure uint32, dl protocol.Time
 	if dl <= now {
 		return
 	}
-	*b = belief{active: true, token: tok, tenure: tenure, deadline: dl, start: s.now, estEnd: c.clk[j].trueAt(s.now, dl)}
-	c.holders[l]++
+	c.open(l, j, belief{token: tok, tenure: tenure, deadline: dl, start: s.now, estEnd: c.clk[j].trueAt(s.now, dl)})
 	if s.tl != nil {
 		s.tl.holdStart(l, j, tok, s.now)
 	}
@@ -425,7 +424,7 @@ func (c *checker) edgeHold(j, l int, tok uint64, tenure uint32, dl protocol.Time
 
 // edgeEnd ends holder j's belief in lease l (its DELETE, or its deadline).
 func (c *checker) edgeEnd(j, l int) {
-	if c.b[l][j].active {
+	if c.at(l, j) != nil {
 		c.close(l, j)
 		c.vacancy(l)
 	}

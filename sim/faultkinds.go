@@ -65,6 +65,11 @@ var faultKinds = []FaultKind{
 		off:    func(o *Options) bool { return o.Edge.Agents == 0 },
 		inject: (*Sim).randomAgentStop,
 	},
+	{
+		Name: "reconfig", Flag: "reconfigs", Usage: "voter changes (add, remove, replace, 3->5->3) per simulated minute, some interrupted or concurrent (default 0: off)",
+		Rate:   func(o *Options) *float64 { return &o.Reconfig.Changes },
+		inject: (*Sim).randomReconfig,
+	},
 }
 
 // FaultKinds lists the fault kinds, for the flags of `tenure sim`.

@@ -132,11 +132,8 @@ func (s *Sim) victim(pauseEnd int64) *node {
 	if s.rnd.IntN(2) == 0 {
 		var holders []int
 		for _, i := range up {
-			for l := range s.leases {
-				if s.chk.b[l][i].active {
-					holders = append(holders, i)
-					break
-				}
+			if s.chk.holdsAny(i) {
+				holders = append(holders, i)
 			}
 		}
 		if len(holders) > 0 {

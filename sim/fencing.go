@@ -9,7 +9,7 @@ import "fmt"
 // is held up for up to two TTLs, the case fencing exists for (the writer
 // checked its lease, then stalled).
 func (s *Sim) sendWrite(j, l int, tok uint64) {
-	s.tr.add(record{at: s.now, kind: trWriteSent, node: uint8(j), peer: noNode, lease: int16(l), a: tok})
+	s.tr.add(record{at: s.now, kind: trWriteSent, node: uint16(j), peer: noNode, lease: int16(l), a: tok})
 	tenure := s.chk.believes(j, l, tok)
 	d := s.net.delay()
 	if s.rnd.IntN(20) == 0 {
@@ -44,12 +44,12 @@ func (r *resource) arrive(s *Sim, e *event) {
 func (r *resource) write(s *Sim, j, l int, tok uint64, tenure uint32) {
 	if tok < r.high[l] {
 		r.nRej++
-		s.tr.add(record{at: s.now, kind: trWriteRejected, node: uint8(j), peer: noNode, lease: int16(l), a: tok, b: int64(r.high[l])})
+		s.tr.add(record{at: s.now, kind: trWriteRejected, node: uint16(j), peer: noNode, lease: int16(l), a: tok, b: int64(r.high[l])})
 		return
 	}
 	r.high[l] = tok
 	r.nAcc++
-	s.tr.add(record{at: s.now, kind: trWriteAccepted, node: uint8(j), peer: noNode, lease: int16(l), a: tok})
+	s.tr.add(record{at: s.now, kind: trWriteAccepted, node: uint16(j), peer: noNode, lease: int16(l), a: tok})
 	r.check(s, j, l, tok, tenure)
 }
 
@@ -66,6 +66,7 @@ func (r *resource) write(s *Sim, j, l int, tok uint64, tenure uint32) {
 // With tokens that rise strictly (checker b) the token rule keeps both; a
 // break of either means fencing let a stale holder in.
 func (r *resource) check(s *Sim, j, l int, tok uint64, tenure uint32) {
+	s.chk.checks.Writes++
 	if tenure == 0 {
 		s.violate(VFencing, l, []int{j}, fmt.Sprintf(
 			"resource accepted a write of %s with token %s, sent while it did not hold %s with that token",

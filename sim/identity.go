@@ -100,7 +100,7 @@ func (s *Sim) grantable() {
 				if c.demand {
 					d = 1
 				}
-				s.chk.demandChange(l, d)
+				s.chk.demandChange(int(c.lease), d)
 			}
 		}
 	}

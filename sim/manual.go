@@ -159,7 +159,7 @@ func (s *Sim) DropInFlight(k int) bool {
 	if e == nil {
 		return false
 	}
-	s.tr.add(record{at: s.now, kind: trDrop, node: uint8(e.node), peer: uint8(e.aux), lease: -1, a: dropHand})
+	s.tr.add(record{at: s.now, kind: trDrop, node: uint16(e.node), peer: uint16(e.aux), lease: -1, a: dropHand})
 	e.kind = evDead
 	s.net.free(e.buf)
 	return true

@@ -55,10 +55,28 @@ func TestMutantsCaught(t *testing.T) {
 				weaken(protocol.WeakReplaceLive)(o)
 				o.Faults = Preset(FaultsHarsh)
 				o.TryShare = 0.5
+				// R7 is a rule of the Prepare; without R5 a one-round
+				// Propose gives two owners on its own (TestOneRoundMutantsCaught).
+				o.TwoPhaseAcquire = true
 			},
 			weak:  weaken(protocol.WeakOwnerIsMeOpen),
 			seeds: 20, control: 20,
 			kinds: []ViolationKind{VTwoHolders, VTokenOrder},
+		},
+		{
+			// R4: an acceptor collects an idle slot without raising its
+			// forgotten watermark, so the slot's promise falls. No message
+			// shows it at once; the machine's own invariant check
+			// (checker e, check_invariants.go) does, before any other
+			// checker could see a consequence. Clients that think 20 s
+			// between tenures leave slots idle for the 2×MaxTTL after which
+			// they are collected.
+			name:  "R4 collected slot forgets its promise",
+			rule:  "a promise fell (local invariant)",
+			base:  func(o *Options) { o.Think = 20 * time.Second },
+			weak:  weaken(protocol.WeakForgetPromise),
+			seeds: 10, control: 10,
+			kinds: []ViolationKind{VInvariant},
 		},
 	}
 	for _, c := range cases {
@@ -93,7 +111,8 @@ func r6Script(t *testing.T, late, r5Off, noEra bool) *Violation {
 	o.Voters, o.Clients, o.Leases = 5, 2, 1
 	o.Faults = Faults{DelayMin: time.Millisecond, DelayMax: 5 * time.Millisecond}
 	o.NoEra = noEra
-	o.SkipTokenOrder = true // without the era floor c2's token repeats c1's first: R12, not the point here
+	o.SkipTokenOrder = true  // without the era floor c2's token repeats c1's first: R12, not the point here
+	o.TwoPhaseAcquire = true // the schedule is one of Prepares
 	if r5Off {
 		o.Weaken.Enable(protocol.WeakReplaceLive)
 	}
@@ -166,5 +185,73 @@ func TestR6LateTimerScript(t *testing.T) {
 		if v := r6Script(t, c.late, c.r5Off, c.noEra); v != nil {
 			t.Fatalf("%s: %s", c.name, describe(v))
 		}
+	}
+}
+
+// TestOneRoundMutantsCaught switches off, one at a time, each condition the
+// one-round acquire relies on (protocol/oneround.go; DESIGN.md §2
+// "One-round acquire"), with the one-round acquire on as it is by default,
+// and checks that the simulator reports a violation within a few seeds and
+// none with the condition intact.
+func TestOneRoundMutantsCaught(t *testing.T) {
+	cases := []weakCase{
+		{
+			// R5: no Prepare comes before a one-round Propose, so the
+			// voter's refusal to replace another owner's live lease is all
+			// that keeps a contender whose ballot happens to be above the
+			// holder's from taking the name over.
+			name:  "R5 replace live (one-round)",
+			rule:  "a one-round Propose over a live lease: two holders",
+			base:  func(o *Options) {},
+			weak:  weaken(protocol.WeakReplaceLive),
+			seeds: 20, control: 20,
+			kinds: []ViolationKind{VTwoHolders},
+		},
+		{
+			// R3, R12: a voter that takes a one-round Propose at a ballot
+			// equal to its promise lets a node whose round counter meets
+			// the last holder's win with that holder's token.
+			name:  "R12 one-round at the promise",
+			rule:  "a later tenure with the same token",
+			base:  func(o *Options) {},
+			weak:  weaken(protocol.WeakOneRoundNotAbove),
+			seeds: 60, control: 20,
+			kinds: []ViolationKind{VTokenOrder, VTwoHolders},
+		},
+		{
+			// R6, R8: a proposer that pauses right after its one-round
+			// Propose and reads the accepts only after the voters' exclusion
+			// ended must not become holder; with the deadline started at
+			// the majority it does, while the next holder already holds.
+			name: "R6 one-round deadline at the majority",
+			rule: "holder outlives the exclusion",
+			base: func(o *Options) {
+				o.Faults.Pauses = 120
+				o.Faults.DelayMax = 150 * time.Millisecond
+				o.Think = 500 * time.Millisecond
+			},
+			weak:  weaken(protocol.WeakOneRoundLateDeadline),
+			seeds: 60, control: 20,
+			// The stale tenure may also come after a newer one: its token
+			// is then below that one's.
+			kinds: []ViolationKind{VTwoHolders, VTokenOrder},
+		},
+		{
+			// R7 at the voter: an agent that stops abandons its clients'
+			// tenures (R15), whose clients may act until their deadlines;
+			// the agent's node must not take such a lease over in one round
+			// for the next client.
+			name: "R7 one-round replaces the sender's own live lease",
+			rule: "an abandoned tenure taken over while its client acts: two holders",
+			base: func(o *Options) {
+				o.Edge.Agents, o.Edge.Clients, o.Edge.Stops = 7, 14, 12
+			},
+			weak:  weaken(protocol.WeakOneRoundOwnLive),
+			seeds: 60, control: 20,
+			kinds: []ViolationKind{VTwoHolders, VFencing},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { checkWeakCase(t, c) })
 	}
 }

@@ -51,12 +51,16 @@ func (w *network) cutAt(from, to int) bool { return w.cut[from*w.n+to] > 0 }
 // send encodes a node's outgoing messages, one batch per peer in the order
 // the peers first appear, and puts each datagram on the wire.
 func (w *network) send(n *node, msgs []protocol.Envelope) {
-	w.s.stats.messages += uint64(len(msgs))
+	st := &w.s.stats
+	st.messages += uint64(len(msgs))
 	w.order = w.order[:0]
 	for _, env := range msgs {
 		j := w.s.nodeIndex(env.To)
 		if j < 0 {
 			continue
+		}
+		if j < len(st.toVoter) {
+			st.toVoter[j]++
 		}
 		if len(w.dests[j]) == 0 {
 			w.order = append(w.order, j)
@@ -66,7 +70,8 @@ func (w *network) send(n *node, msgs []protocol.Envelope) {
 	w.from = int32(n.idx)
 	for _, j := range w.order {
 		w.to = int32(j)
-		if err := w.s.enc.Encode(protocol.Header{From: n.name, ID: n.m.ID()}, w.dests[j], w.emit); err != nil {
+		// The compact form, as nodes of one version send each other.
+		if err := w.s.enc.EncodeFor(protocol.Header{From: n.name, ID: n.m.ID()}, protocol.WireVersionRuns, w.dests[j], w.emit); err != nil {
 			w.s.fail(fmt.Sprintf("encode from %s to %s: %v", n.name, w.s.nodes[j].name, err))
 		}
 		clear(w.dests[j])
@@ -79,13 +84,16 @@ func (w *network) send(n *node, msgs []protocol.Envelope) {
 func (w *network) emitDatagram(b []byte) {
 	s := w.s
 	s.stats.datagrams++
+	if int(w.to) < len(s.stats.dgToVoter) {
+		s.stats.dgToVoter[w.to]++
+	}
 	if w.cutAt(int(w.from), int(w.to)) {
-		s.tr.add(record{at: s.now, kind: trDrop, node: uint8(w.to), peer: uint8(w.from), lease: -1, a: dropCut})
+		s.tr.add(record{at: s.now, kind: trDrop, node: uint16(w.to), peer: uint16(w.from), lease: -1, a: dropCut})
 		return
 	}
 	f := &s.opts.Faults
 	if w.loss > 0 && s.rnd.Float64() < w.loss {
-		s.tr.add(record{at: s.now, kind: trDrop, node: uint8(w.to), peer: uint8(w.from), lease: -1, a: dropLoss})
+		s.tr.add(record{at: s.now, kind: trDrop, node: uint16(w.to), peer: uint16(w.from), lease: -1, a: dropLoss})
 		return
 	}
 	copies := 1
@@ -145,13 +153,13 @@ func (s *Sim) onDeliver(e *event) {
 	n := s.nodes[e.node]
 	switch {
 	case n.down:
-		s.tr.add(record{at: s.now, kind: trDrop, node: uint8(e.node), peer: uint8(e.aux), lease: -1, a: dropDown})
+		s.tr.add(record{at: s.now, kind: trDrop, node: uint16(e.node), peer: uint16(e.aux), lease: -1, a: dropDown})
 		s.net.free(e.buf)
 	case s.net.cutAt(int(e.aux), int(e.node)):
-		s.tr.add(record{at: s.now, kind: trDrop, node: uint8(e.node), peer: uint8(e.aux), lease: -1, a: dropCut})
+		s.tr.add(record{at: s.now, kind: trDrop, node: uint16(e.node), peer: uint16(e.aux), lease: -1, a: dropCut})
 		s.net.free(e.buf)
 	case n.paused:
-		s.tr.add(record{at: s.now, kind: trQueued, node: uint8(e.node), peer: uint8(e.aux), lease: -1, b: int64(len(s.net.bytes(e.buf)))})
+		s.tr.add(record{at: s.now, kind: trQueued, node: uint16(e.node), peer: uint16(e.aux), lease: -1, b: int64(len(s.net.bytes(e.buf)))})
 		n.inbox = append(n.inbox, queued{from: e.aux, buf: e.buf})
 	default:
 		s.stats.events++
@@ -183,6 +191,7 @@ func (w *network) heal(id int) {
 	for _, l := range p.links {
 		w.cut[l[0]*w.n+l[1]]--
 	}
+	p.links = nil // a split of a thousand nodes lists half a million pairs
 	w.s.tr.add(record{at: w.s.now, kind: trHeal, node: noNode, peer: noNode, lease: -1, a: uint64(id)})
 }
 

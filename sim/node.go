@@ -36,6 +36,7 @@ type node struct {
 	pauseUntil    int64  // true instant a pause ends
 	agent         *agent // the tenure agent the node runs, if any
 	again         bool   // the agent called the machine inside flush: flush again
+	invSkip       uint32 // inputs checker (e) skips before it checks again (check_invariants.go)
 
 	down       bool   // crashed or shut down
 	inc        uint32 // incarnation: bumped when the node goes down
@@ -44,6 +45,8 @@ type node struct {
 	durableBounds protocol.Bounds
 	// durablePeers is the last PersistPeers: survives crashes (R18).
 	durablePeers []protocol.PeerIncarnation
+	// durableConfig is the last PersistConfig: survives crashes (R21).
+	durableConfig *protocol.ConfigRecord
 	// boots counts the starts of the node's data dir (R18): each start
 	// gets the next value as Start.Boot. maxBoot is the highest boot any
 	// start of the node ever had (a restore puts boots back, not maxBoot).
@@ -78,7 +81,7 @@ type queued struct {
 
 // deferredAct is a client action that fell due during a pause.
 type deferredAct struct {
-	lease int32
+	lease int32 // the client's slot (the lease's index unless Options.Slots)
 	act   uint64
 	gen   uint32
 }
@@ -93,6 +96,7 @@ func (s *Sim) startNode(n *node, st protocol.Start) error {
 		n.boots++
 		n.maxBoot = max(n.maxBoot, n.boots)
 		st.Boot, st.Bounds, st.Peers = n.boots, n.durableBounds, n.durablePeers
+		st.Config = n.durableConfig
 	}
 	m, err := protocol.New(n.cfg, st, s.rnd, s.local(n))
 	if err != nil {
@@ -110,6 +114,7 @@ func (s *Sim) startNode(n *node, st protocol.Start) error {
 // then it reschedules the node's wake-up.
 func (s *Sim) flush(n *node) {
 	for {
+		s.checkInvariants(n) // checker (e), check_invariants.go
 		out := n.m.Ready()
 		if out.PersistEra != 0 && out.PersistEra > n.durableEra {
 			n.durableEra = out.PersistEra
@@ -119,6 +124,9 @@ func (s *Sim) flush(n *node) {
 		}
 		if out.PersistPeers != nil {
 			n.durablePeers = slices.Clone(out.PersistPeers)
+		}
+		if out.PersistConfig != nil {
+			n.durableConfig = out.PersistConfig
 		}
 		if len(out.Messages) > 0 {
 			s.net.send(n, out.Messages)
@@ -164,7 +172,7 @@ func (s *Sim) onWake(e *event) {
 	}
 	s.stats.events++
 	n.wakeAt = -1
-	s.tr.add(record{at: s.now, kind: trTick, node: uint8(n.idx), peer: noNode, lease: -1})
+	s.tr.add(record{at: s.now, kind: trTick, node: uint16(n.idx), peer: noNode, lease: -1})
 	n.m.Tick(s.local(n))
 	s.flush(n)
 }
@@ -176,19 +184,14 @@ func (s *Sim) deliver(n *node, from int32, data []byte) {
 		s.fail(fmt.Sprintf("datagram from %s to %s does not decode: %v", s.nodes[from].name, n.name, err))
 		return
 	}
-	src := hdr.From
-	if !n.m.Admit(hdr) {
+	if !n.m.Deliver(s.local(n), hdr, msgs) {
 		return // another cluster identity (R17): dropped whole
 	}
 	lease := int16(-1)
 	if len(msgs) > 0 {
 		lease = int16(s.leaseOf(msgs[0].Lease()))
 	}
-	s.tr.add(record{at: s.now, kind: trDeliver, node: uint8(n.idx), peer: uint8(from), lease: lease, a: packTypes(msgs), b: int64(len(data))})
-	now := s.local(n)
-	for _, m := range msgs {
-		n.m.Step(now, src, m)
-	}
+	s.tr.add(record{at: s.now, kind: trDeliver, node: uint16(n.idx), peer: uint16(from), lease: lease, a: packTypes(msgs), b: int64(len(data))})
 	s.flush(n)
 }
 
@@ -242,7 +245,7 @@ func numberAfter(name string, prefix byte) int {
 // crash stops a node without warning: its machine is gone, its durable era
 // stays.
 func (s *Sim) crash(n *node, downFor int64) {
-	s.tr.add(record{at: s.now, kind: trCrash, node: uint8(n.idx), peer: noNode, lease: -1})
+	s.tr.add(record{at: s.now, kind: trCrash, node: uint16(n.idx), peer: noNode, lease: -1})
 	n.m.Stop()
 	n.state = nil
 	s.goDown(n, downFor, true)
@@ -252,7 +255,7 @@ func (s *Sim) crash(n *node, downFor int64) {
 // half the time, simply stop), then the machine's State is written. An
 // agent stops first (agent.go): it frees no lease its clients hold (R15).
 func (s *Sim) shutdown(n *node, downFor int64) {
-	s.tr.add(record{at: s.now, kind: trShutdown, node: uint8(n.idx), peer: noNode, lease: -1})
+	s.tr.add(record{at: s.now, kind: trShutdown, node: uint16(n.idx), peer: noNode, lease: -1})
 	if n.agent != nil {
 		s.agentStop(n)
 	} else if s.rnd.IntN(2) == 0 {
@@ -350,7 +353,7 @@ func (s *Sim) restart(n *node) {
 	if replaced && n.voter {
 		s.noteStaleStart(n, detect, st.Kind == protocol.StartFresh)
 	}
-	s.tr.add(record{at: s.now, kind: trRestart, node: uint8(n.idx), peer: noNode, lease: -1, a: uint64(n.m.Era()), b: clean})
+	s.tr.add(record{at: s.now, kind: trRestart, node: uint16(n.idx), peer: noNode, lease: -1, a: uint64(n.m.Era()), b: clean})
 	if s.tl != nil {
 		s.tl.up(n.idx, s.now)
 	}
@@ -359,7 +362,7 @@ func (s *Sim) restart(n *node) {
 
 // pause freezes a node for d: it handles nothing, its clock runs on.
 func (s *Sim) pause(n *node, d int64) {
-	s.tr.add(record{at: s.now, kind: trPause, node: uint8(n.idx), peer: noNode, lease: -1, b: d})
+	s.tr.add(record{at: s.now, kind: trPause, node: uint16(n.idx), peer: noNode, lease: -1, b: d})
 	n.paused = true
 	n.pauseUntil = s.now + d
 	n.pauseGen++
@@ -379,7 +382,7 @@ func (s *Sim) pause(n *node, d int64) {
 func (s *Sim) unpause(n *node) {
 	n.paused = false
 	n.pauseGen++
-	s.tr.add(record{at: s.now, kind: trUnpause, node: uint8(n.idx), peer: noNode, lease: -1, a: uint64(len(n.inbox))})
+	s.tr.add(record{at: s.now, kind: trUnpause, node: uint16(n.idx), peer: noNode, lease: -1, a: uint64(len(n.inbox))})
 	if s.tl != nil {
 		s.tl.unpause(n.idx, s.now)
 	}

@@ -172,7 +172,8 @@ type dirCopy struct {
 	boots  uint64
 	state  []byte
 	peers  []protocol.PeerIncarnation
-	down   bool // taken while the node was down
+	config *protocol.ConfigRecord // the configuration record (R21), nil at epoch 0
+	down   bool                   // taken while the node was down
 }
 
 // staleCopy reports whether n's next start will be from a copy of its
@@ -200,9 +201,9 @@ var opNames = [...]string{"", "lowers MaxTTL for every later start", "copies the
 	"refuses to start: a live member it reaches runs another voter list"}
 
 func (s *Sim) traceOp(n *node, op int, b int64) {
-	idx := uint8(noNode)
+	idx := uint16(noNode)
 	if n != nil {
-		idx = uint8(n.idx)
+		idx = uint16(n.idx)
 	}
 	s.tr.add(record{at: s.now, kind: trOp, node: idx, peer: noNode, lease: -1, a: uint64(op), b: b})
 }
@@ -222,6 +223,7 @@ func (s *Sim) operatorStart(n *node) (st protocol.Start, replaced bool) {
 	case n.wipe:
 		n.wipe, n.restore = false, false
 		n.durableEra, n.durableBounds, n.boots, n.state, n.durablePeers = 0, protocol.Bounds{}, 0, nil, nil
+		n.durableConfig = nil
 		s.traceOp(n, opWipe, 0)
 		s.ops.Wipes++
 		if s.opts.Operator.WipeFresh {
@@ -231,6 +233,7 @@ func (s *Sim) operatorStart(n *node) (st protocol.Start, replaced bool) {
 	case n.restore && n.backup != nil:
 		b := n.backup
 		n.durableEra, n.durableBounds, n.boots, n.durablePeers = b.era, b.bounds, b.boots, slices.Clone(b.peers)
+		n.durableConfig = b.config
 		replaced = n.staleCopy()
 		n.restore = false
 		n.state = slices.Clone(b.state)
@@ -278,6 +281,8 @@ func (s *Sim) onOp(e *event) {
 		}
 		s.traceOp(n, opRoll, 0)
 		s.crash(n, s.uniform(10*time.Millisecond, 200*time.Millisecond))
+	default:
+		s.onReconfigOp(e)
 	}
 }
 
@@ -294,7 +299,7 @@ func (s *Sim) takeBackup(n *node) {
 		}
 	}
 	n.backup = &dirCopy{era: n.durableEra, bounds: n.durableBounds, boots: n.boots, state: slices.Clone(n.state),
-		peers: slices.Clone(n.durablePeers), down: n.down}
+		peers: slices.Clone(n.durablePeers), config: n.durableConfig, down: n.down}
 	s.traceOp(n, opBackup, int64(n.boots))
 }
 

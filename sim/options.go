@@ -116,6 +116,13 @@ type Options struct {
 	Voters, Clients int
 	// Leases is the number of lease names (L1..Ln).
 	Leases int
+	// Slots is how many clients each node runs. Zero: one per lease name,
+	// so every node wants every lease (the default). N > 0: N clients per
+	// node, each drawing a lease name at random for each tenure, one no
+	// other client of its node has (a pool of tasks: a thousand agents over
+	// ten thousand names). The client calls of manual.go (Acquire, Release,
+	// Cancel, Write) name lease l's client, so they need Slots zero.
+	Slots int
 	// Duration is the simulated time during which faults happen. A quiet
 	// phase follows (see LivenessBound) in which the liveness check runs.
 	Duration time.Duration
@@ -143,6 +150,9 @@ type Options struct {
 	Faults Faults
 	// Weaken switches on weakened protocol rules (only in mutants builds).
 	Weaken protocol.Weakenings
+	// TwoPhaseAcquire switches the one-round acquire off: every attempt
+	// starts with a Prepare (protocol.Config.TwoPhaseAcquire).
+	TwoPhaseAcquire bool
 	// Workload runs the random clients and the random fault generators. The
 	// rapid tests switch it off and drive everything by hand.
 	Workload bool
@@ -165,9 +175,13 @@ type Options struct {
 	Operator Operator
 	// Edge adds agents and their HTTP clients (edge.go).
 	Edge Edge
+	// Reconfig adds voter changes to the faults (reconfig.go).
+	Reconfig Reconfig
 	// SimWeaken switches on weakened rules of the edge model (only in
 	// mutants builds).
 	SimWeaken SimWeakenings
+	// cell is set only for one cell of RunCells (cells.go).
+	cell *cellSetup
 }
 
 // DefaultOptions are the defaults of `tenure sim`: 5 voters, 2 client
@@ -197,16 +211,36 @@ func DefaultOptions() Options {
 	}
 }
 
+// The size limits of one run. MaxHolders bounds the nodes and edge
+// clients together: the network keeps a cut count per directed pair of
+// nodes (4 bytes × nodes²) and a partition lists the pairs it cuts.
+// MaxLeases is what a trace record's lease field holds. MaxClients bounds
+// the clients of the one-client-per-lease shape (Slots zero), which every
+// node keeps for every lease.
+const (
+	// MaxHolders bounds Voters + Clients + Edge.Clients.
+	MaxHolders = 2048
+	// MaxLeases bounds Leases.
+	MaxLeases = 32767
+	// MaxClients bounds (Voters + Clients) × Leases when Slots is zero.
+	MaxClients = 2_000_000
+)
+
 // Validate refuses options that make no sense, naming the field.
 func (o *Options) Validate() error {
 	bad := func(f string, a ...any) error { return fmt.Errorf("%w: "+f, append([]any{ErrOptions}, a...)...) }
 	switch {
 	case o.Voters < 1 || o.Voters > 64:
 		return bad("nodes %d: want 1..64 voters", o.Voters)
-	case o.Clients < 0 || o.Voters+o.Clients > 255:
-		return bad("clients %d: want 0..%d", o.Clients, 255-o.Voters)
-	case o.Leases < 1 || o.Leases > 1000:
-		return bad("leases %d: want 1..1000", o.Leases)
+	case o.Clients < 0 || o.Voters+o.Clients > MaxHolders:
+		return bad("clients %d: want 0..%d", o.Clients, MaxHolders-o.Voters)
+	case o.Leases < 1 || o.Leases > MaxLeases:
+		return bad("leases %d: want 1..%d", o.Leases, MaxLeases)
+	case o.Slots < 0 || o.Slots > o.Leases:
+		return bad("slots %d: want 0 (a client per lease on every node) or 1..%d (the leases)", o.Slots, o.Leases)
+	case o.Slots == 0 && (o.Voters+o.Clients)*o.Leases > MaxClients:
+		return bad("%d nodes × %d leases: at most %d clients with one per lease on every node; set slots for a pool of tasks",
+			o.Voters+o.Clients, o.Leases, MaxClients)
 	case o.Duration < 0:
 		return bad("duration %v is negative", o.Duration)
 	case o.TTL < 50*time.Millisecond || o.TTL > time.Hour:
@@ -242,6 +276,9 @@ func (o *Options) Validate() error {
 	if err := o.Operator.validate(o); err != nil {
 		return err
 	}
+	if err := o.Reconfig.validate(o); err != nil {
+		return err
+	}
 	return o.Edge.validate(o)
 }
 
@@ -271,6 +308,9 @@ func (o *Options) protocolConfigTTL(self string, voters []string, ttl time.Durat
 		MaxTTL:     ttl,
 		Margin:     o.Margin,
 		Weaken:     o.Weaken,
+		Cluster:    o.cellCluster(),
+
+		TwoPhaseAcquire: o.TwoPhaseAcquire,
 	}
 	switch o.QuarantineMode {
 	case QuarantineNone:

@@ -37,6 +37,7 @@ type Sim struct {
 	lowered bool          // the operator lowered MaxTTL (operator.go)
 	mixed   bool          // nodes run different voter lists (identity.go)
 	ops     OperatorStats // what the operator did and was held back from
+	rcw     reconfigWorld // voter changes (reconfig.go)
 
 	quiet   bool  // faults have stopped
 	quietAt int64 // when they stop (Run only)
@@ -77,11 +78,13 @@ func New(opts Options, trace io.Writer) (*Sim, error) {
 		names = append(names, fmt.Sprintf("c%d", i+1))
 	}
 	for i := range opts.Leases {
-		name := fmt.Sprintf("L%d", i+1)
+		name := opts.leaseName(i) // L1..Ln, or a cell's names (cells.go)
 		s.leases = append(s.leases, name)
 		s.leaseIx[name] = i
 	}
 	s.net.init(s, len(names))
+	s.stats.toVoter = make([]uint64, opts.Voters)
+	s.stats.dgToVoter = make([]uint64, opts.Voters)
 	s.chk.init(s, len(names)+opts.Edge.Clients, opts.Leases)
 	s.res.init(opts.Leases)
 	for i, name := range names {
@@ -93,10 +96,7 @@ func New(opts Options, trace io.Writer) (*Sim, error) {
 		// Offsets keep every local instant positive and far from any other
 		// node's: instants of two nodes are never comparable.
 		n.clk = clock{l0: int64(time.Second) + s.rnd.Int64N(int64(time.Hour)), rate: s.randRate()}
-		n.clients = make([]client, opts.Leases)
-		for l := range n.clients {
-			n.clients[l].state = clIdle
-		}
+		n.clients = opts.newClients()
 		s.byName[name] = i
 		s.nodes = append(s.nodes, n)
 		s.chk.clk[i] = &n.clk
@@ -127,8 +127,8 @@ func New(opts Options, trace io.Writer) (*Sim, error) {
 			if n.agent != nil {
 				continue
 			}
-			for l := range n.clients {
-				s.clientSchedule(n, l, actStart, s.expDelay(opts.Think))
+			for k := range n.clients {
+				s.clientSchedule(n, k, actStart, s.expDelay(opts.Think))
 			}
 		}
 		for k := range faultKinds {
@@ -225,7 +225,7 @@ func (s *Sim) onRate(e *event) {
 	j := int(e.node)
 	r := s.randRate()
 	s.chk.clk[j].setRate(s.now, r)
-	s.tr.add(record{at: s.now, kind: trRate, node: uint8(j), lease: -1, b: int64((r - 1) * 1e9)})
+	s.tr.add(record{at: s.now, kind: trRate, node: uint16(j), lease: -1, b: int64((r - 1) * 1e9)})
 	if j < len(s.nodes) {
 		if n := s.nodes[j]; !n.down && !n.paused {
 			s.scheduleWake(n)

@@ -59,8 +59,25 @@ type Summary struct {
 	FailoverP99Ms float64 `json:"failover_p99_ms"`
 	// Failovers is the number of such measurements.
 	Failovers int `json:"failovers"`
+	// TakeoverP50Ms, TakeoverP99Ms and TakeoverMaxMs are percentiles of
+	// the time from a tenure's end other than by release (the holder
+	// crashed, abandoned the lease or lost it) while another client waited,
+	// to the next grant of that lease; Takeovers is the number of
+	// measurements.
+	TakeoverP50Ms float64 `json:"takeover_p50_ms"`
+	TakeoverP99Ms float64 `json:"takeover_p99_ms"`
+	TakeoverMaxMs float64 `json:"takeover_max_ms"`
+	Takeovers     int     `json:"takeovers"`
 	// MessagesPerGrant is protocol messages sent per grant.
 	MessagesPerGrant float64 `json:"messages_per_grant"`
+	// MessagesPerSec is protocol messages sent per simulated second, the
+	// quiet phase included.
+	MessagesPerSec float64 `json:"messages_per_sec"`
+	// VoterMsgsPerSec is, per voter (n1..nV), the messages sent to it per
+	// simulated second; VoterDatagramsPerSec the datagrams that carried
+	// them. Lost ones count: it is the load offered to the voter.
+	VoterMsgsPerSec      []float64 `json:"voter_msgs_per_sec"`
+	VoterDatagramsPerSec []float64 `json:"voter_datagrams_per_sec"`
 	// Events counts heap pops that did something: datagram deliveries,
 	// machine wake-ups, client actions, fenced writes, faults and clock
 	// changes (stale, cancelled entries are not counted).
@@ -79,6 +96,10 @@ type Summary struct {
 	TraceDigest string `json:"trace_digest"`
 	// Operator sums the operator's actions over the runs.
 	Operator OperatorStats `json:"operator"`
+	// Checks sums the checkers' judgements over the runs.
+	Checks Checks `json:"checks"`
+	// Reconfig sums the voter changes over the runs.
+	Reconfig ReconfigStats `json:"reconfig"`
 }
 
 // Sweep runs seeds base.Seed, base.Seed+1, ... (count of them) on workers
@@ -143,20 +164,25 @@ func Sweep(base Options, count, workers int, progress func(done int, events uint
 
 func summarize(first uint64, rs []*Result, wall time.Duration) *Summary {
 	sum := &Summary{FirstSeed: first, Seeds: len(rs), Violations: []*Violation{}, WallSeconds: wall.Seconds()}
-	var fails []time.Duration
+	var fails, takes []time.Duration
 	var msgs uint64
+	var vm, vd []uint64
 	dig := sha256.New()
 	for _, r := range rs {
 		sum.Grants += r.Grants
 		sum.MaxConcurrentHolders = max(sum.MaxConcurrentHolders, r.MaxConcurrentHolders)
 		sum.Availability += r.Availability
 		fails = append(fails, r.Failovers...)
+		takes = append(takes, r.Takeovers...)
 		msgs += r.Messages
+		vm, vd = addCounts(vm, r.VoterMessages), addCounts(vd, r.VoterDatagrams)
 		sum.Events += r.Events
 		sum.SimSeconds += r.SimTime.Seconds()
 		sum.Writes += r.Writes
 		sum.WritesRejected += r.Rejected
 		sum.Operator.add(r.Operator)
+		sum.Checks.add(r.Checks)
+		sum.Reconfig.add(r.Reconfig)
 		dig.Write([]byte(r.TraceDigest))
 		if r.Violation != nil {
 			sum.Violations = append(sum.Violations, r.Violation)
@@ -176,11 +202,35 @@ func summarize(first uint64, rs []*Result, wall time.Duration) *Summary {
 	if wall > 0 {
 		sum.EventsPerSec = float64(sum.Events) / wall.Seconds()
 	}
+	sum.VoterMsgsPerSec, sum.VoterDatagramsPerSec = []float64{}, []float64{}
+	if sum.SimSeconds > 0 {
+		sum.MessagesPerSec = float64(msgs) / sum.SimSeconds
+		for i := range vm {
+			sum.VoterMsgsPerSec = append(sum.VoterMsgsPerSec, float64(vm[i])/sum.SimSeconds)
+			sum.VoterDatagramsPerSec = append(sum.VoterDatagramsPerSec, float64(vd[i])/sum.SimSeconds)
+		}
+	}
 	slices.Sort(fails)
 	sum.Failovers = len(fails)
 	sum.FailoverP50Ms = percentileMs(fails, 0.50)
 	sum.FailoverP99Ms = percentileMs(fails, 0.99)
+	slices.Sort(takes)
+	sum.Takeovers = len(takes)
+	sum.TakeoverP50Ms = percentileMs(takes, 0.50)
+	sum.TakeoverP99Ms = percentileMs(takes, 0.99)
+	sum.TakeoverMaxMs = percentileMs(takes, 1)
 	return sum
+}
+
+// addCounts adds b to a element by element, growing a to b's length.
+func addCounts(a, b []uint64) []uint64 {
+	for len(a) < len(b) {
+		a = append(a, 0)
+	}
+	for i, v := range b {
+		a[i] += v
+	}
+	return a
 }
 
 // percentileMs is the nearest-rank percentile of sorted durations, in ms.

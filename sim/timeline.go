@@ -123,7 +123,7 @@ func (s *Sim) timeline() *Timeline {
 			// A run that stopped at a violation shows the beliefs it
 			// cut short until their deadlines, so the overlap is visible.
 			h.End = end
-			if b := &s.chk.b[h.Lease][h.Node]; b.active && b.token == h.Token {
+			if b := s.chk.at(h.Lease, h.Node); b != nil && b.token == h.Token {
 				h.End = time.Duration(b.estEnd)
 				if s.viol == nil {
 					h.End = min(end, h.End)

@@ -65,14 +65,30 @@ const (
 type record struct {
 	at    int64
 	kind  trKind
-	node  uint8 // 255: none
-	peer  uint8
+	node  uint16 // noNode: none
+	peer  uint16
 	lease int16 // -1: none
 	a     uint64
 	b     int64
 }
 
-const noNode = 255
+// noNode is the node (or peer) of a record about no node.
+const noNode = 0xffff
+
+// holderBytes is the binary form of a record's node or peer: the low byte,
+// and a high byte that is zero below index 255. Index 255 and above have a
+// high byte of (index>>8)+1, so every index stays apart from noNode, whose
+// form is (255, 0): the form of every record of a run with fewer than 255
+// holders, and so its digest, is what it was when these fields were bytes.
+func holderBytes(i uint16) (lo, hi byte) {
+	switch {
+	case i == noNode:
+		return 255, 0
+	case i < 255:
+		return byte(i), 0
+	}
+	return byte(i), byte(i>>8) + 1
+}
 
 // ringSize is how many recent records a violation report shows.
 const ringSize = 50
@@ -98,12 +114,12 @@ func (t *tracer) add(r record) {
 	var b [32]byte
 	binary.LittleEndian.PutUint64(b[0:], uint64(r.at))
 	b[8] = byte(r.kind)
-	b[9] = r.node
-	b[10] = r.peer
+	b[9], b[13] = holderBytes(r.node)
+	b[10], b[14] = holderBytes(r.peer)
 	binary.LittleEndian.PutUint16(b[11:], uint16(r.lease))
 	binary.LittleEndian.PutUint64(b[16:], r.a)
 	binary.LittleEndian.PutUint64(b[24:], uint64(r.b))
-	b[13], b[14], b[15] = 0, 0, 0
+	b[15] = 0
 	t.buf = append(t.buf, b[:]...)
 	if len(t.buf) >= 8192-32 {
 		t.h.Write(t.buf)
@@ -136,7 +152,7 @@ func (t *tracer) last() []string {
 // fmtTime renders a true instant as seconds with microseconds.
 func fmtTime(ns int64) string { return fmt.Sprintf("%d.%06ds", ns/1e9, ns%1e9/1e3) }
 
-func (s *Sim) nodeName(i uint8) string { return s.holderName(int(i)) }
+func (s *Sim) nodeName(i uint16) string { return s.holderName(int(i)) }
 
 func (s *Sim) leaseName(l int16) string {
 	if l >= 0 && int(l) < len(s.leases) {
@@ -223,6 +239,10 @@ func (s *Sim) format(r record) string {
 		}
 		if r.a == opOpened {
 			fmt.Fprintf(&b, "%-4s OPERATOR %s %d (tokens granted when the operator acted: era %d)", who, opNames[opOpened], r.b>>32, r.b&0xffffffff)
+			break
+		}
+		if name, ok := reconfigOpName(r.a); ok {
+			fmt.Fprintf(&b, "%-4s RECONFIG %s %d", who, name, r.b)
 			break
 		}
 		fmt.Fprintf(&b, "%-4s OPERATOR %s (%d)", who, opNames[min(int(r.a), len(opNames)-1)], r.b)

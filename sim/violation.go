@@ -20,6 +20,10 @@ const (
 	// VLiveness: after faults stopped, a lease somebody waited for stayed
 	// without a holder longer than the bound (checker d).
 	VLiveness ViolationKind = "liveness"
+	// VInvariant: a machine broke one of its local invariants
+	// (protocol.Machine.CheckInvariants: a promise or the era floor fell, a
+	// deadline moved earlier, ...) (checker e).
+	VInvariant ViolationKind = "invariant"
 	// VInternal: the simulator or the protocol broke an internal contract
 	// (a datagram that does not decode, an event that contradicts Holding).
 	VInternal ViolationKind = "internal"

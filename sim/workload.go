@@ -22,20 +22,65 @@ const (
 	actCancel                   // give up waiting
 )
 
-// client is the workload on one node for one lease name: it acquires,
-// holds for a while sending fenced writes, then releases (or abandons, or
-// holds on until the lease is lost), thinks, and starts again.
+// client is the workload in one slot of a node: it acquires its lease,
+// holds it for a while sending fenced writes, then releases (or abandons,
+// or holds on until the lease is lost), thinks, and starts again. With
+// Options.Slots zero a node has one client per lease name and slot k is
+// always lease k; otherwise each slot draws a lease name at random for
+// each tenure (a pool of tasks), one no other slot of the node has.
 type client struct {
 	state     clState
 	gen       uint32 // invalidates scheduled actions of an earlier phase
+	lease     int32  // the lease it works on; -1 before a slot's first draw
 	wait      bool
 	demand    bool // waits, and counts for checker (d)
-	token     uint64
 	untilLost bool
+	again     bool // a slot acquires the same lease again (Regrab)
+	token     uint64
 }
 
-func (s *Sim) clientSchedule(n *node, l int, act uint64, delay int64) {
-	s.push(event{at: s.now + delay, kind: evClient, node: int32(n.idx), aux: int32(l), act: act, gen: n.clients[l].gen})
+// newClients are a node's clients: one per lease, or Options.Slots.
+func (o *Options) newClients() []client {
+	if o.Slots == 0 {
+		cs := make([]client, o.Leases)
+		for l := range cs {
+			cs[l] = client{state: clIdle, lease: int32(l)}
+		}
+		return cs
+	}
+	cs := make([]client, o.Slots)
+	for k := range cs {
+		cs[k] = client{state: clIdle, lease: -1}
+	}
+	return cs
+}
+
+// slotOf is the slot of n's client that works on lease l, -1 if none.
+func (s *Sim) slotOf(n *node, l int) int {
+	if s.opts.Slots == 0 {
+		return l
+	}
+	for k := range n.clients {
+		if int(n.clients[k].lease) == l {
+			return k
+		}
+	}
+	return -1
+}
+
+// drawLease gives slot k of n a lease name at random that no other slot
+// of n has (the next free one after the draw).
+func (s *Sim) drawLease(n *node, k int) {
+	l := s.rnd.IntN(len(s.leases))
+	for s.slotOf(n, l) >= 0 && s.slotOf(n, l) != k {
+		l = (l + 1) % len(s.leases)
+	}
+	n.clients[k].lease = int32(l)
+}
+
+// clientSchedule schedules action act of n's client in slot k.
+func (s *Sim) clientSchedule(n *node, k int, act uint64, delay int64) {
+	s.push(event{at: s.now + delay, kind: evClient, node: int32(n.idx), aux: int32(k), act: act, gen: n.clients[k].gen})
 }
 
 func (s *Sim) onClient(e *event) {
@@ -51,22 +96,32 @@ func (s *Sim) onClient(e *event) {
 	s.clientAct(n, int(e.aux), e.act, e.gen)
 }
 
-func (s *Sim) clientAct(n *node, l int, act uint64, gen uint32) {
-	c := &n.clients[l]
+// clientAct runs action act of n's client in slot k, unless gen says it
+// belongs to an earlier phase.
+func (s *Sim) clientAct(n *node, k int, act uint64, gen uint32) {
+	c := &n.clients[k]
 	if gen != c.gen {
 		return
 	}
-	name := s.leases[l]
 	o := &s.opts
+	if act == actStart && c.state == clIdle && o.Slots > 0 && !c.again {
+		s.drawLease(n, k)
+	}
+	l := int(c.lease)
+	if l < 0 {
+		return
+	}
+	name := s.leases[l]
 	switch act {
 	case actStart:
 		if c.state != clIdle {
 			return
 		}
+		c.again = false
 		wait := s.rnd.Float64() >= o.TryShare
-		s.acquire(n, l, wait)
+		s.acquire(n, k, wait)
 		if c.state == clAcquiring && wait && !s.quiet {
-			s.clientSchedule(n, l, actCancel, int64(3*o.TTL)+s.expDelay(3*o.TTL))
+			s.clientSchedule(n, k, actCancel, int64(3*o.TTL)+s.expDelay(3*o.TTL))
 		}
 	case actWrite:
 		if c.state != clHolding {
@@ -76,16 +131,16 @@ func (s *Sim) clientAct(n *node, l int, act uint64, gen uint32) {
 		if ok && tok == c.token && s.local(n) < dl {
 			s.sendWrite(n.idx, l, tok)
 		}
-		s.clientSchedule(n, l, actWrite, s.expDelay(o.WriteEvery))
+		s.clientSchedule(n, k, actWrite, s.expDelay(o.WriteEvery))
 	case actEnd:
 		if c.state != clHolding {
 			return
 		}
 		switch r := s.rnd.Float64(); {
 		case r < 0.85:
-			s.release(n, l)
+			s.release(n, k)
 		case r < 0.95:
-			s.abandon(n, l)
+			s.abandon(n, k)
 		default:
 			c.untilLost = true
 		}
@@ -93,21 +148,22 @@ func (s *Sim) clientAct(n *node, l int, act uint64, gen uint32) {
 		if c.state != clAcquiring || !n.m.Pending(name) {
 			return
 		}
-		s.tr.add(record{at: s.now, kind: trReqCancel, node: uint8(n.idx), peer: noNode, lease: int16(l)})
+		s.tr.add(record{at: s.now, kind: trReqCancel, node: uint16(n.idx), peer: noNode, lease: int16(l)})
 		n.m.Cancel(s.local(n), name)
-		s.clientIdle(n, l, s.expDelay(o.Think))
+		s.clientIdle(n, k, s.expDelay(o.Think))
 		s.flush(n)
 	}
 }
 
-// acquire asks n's machine for lease l.
-func (s *Sim) acquire(n *node, l int, wait bool) {
-	c := &n.clients[l]
+// acquire asks n's machine for the lease of the client in slot k.
+func (s *Sim) acquire(n *node, k int, wait bool) {
+	c := &n.clients[k]
+	l := int(c.lease)
 	w := uint64(0)
 	if wait {
 		w = 1
 	}
-	s.tr.add(record{at: s.now, kind: trReqAcquire, node: uint8(n.idx), peer: noNode, lease: int16(l), a: w})
+	s.tr.add(record{at: s.now, kind: trReqAcquire, node: uint16(n.idx), peer: noNode, lease: int16(l), a: w})
 	// A node whose voter list cannot form a quorum on its own (a rolling
 	// change of the list, operator.go) is not owed a grant: checker (d)
 	// does not count its wait.
@@ -117,16 +173,17 @@ func (s *Sim) acquire(n *node, l int, wait bool) {
 		s.chk.demandChange(l, +1)
 	}
 	if err := n.m.Acquire(s.local(n), protocol.AcquireRequest{Name: s.leases[l], TTL: n.cfg.MaxTTL, Wait: wait}); err != nil {
-		s.clientIdle(n, l, s.expDelay(s.opts.Think))
+		s.clientIdle(n, k, s.expDelay(s.opts.Think))
 		return
 	}
 	s.flush(n)
 }
 
-// release ends n's tenure of lease l with Release.
-func (s *Sim) release(n *node, l int) {
-	c := &n.clients[l]
-	s.tr.add(record{at: s.now, kind: trReqRelease, node: uint8(n.idx), peer: noNode, lease: int16(l), a: c.token})
+// release ends the tenure of n's client in slot k with Release.
+func (s *Sim) release(n *node, k int) {
+	c := &n.clients[k]
+	l := int(c.lease)
+	s.tr.add(record{at: s.now, kind: trReqRelease, node: uint16(n.idx), peer: noNode, lease: int16(l), a: c.token})
 	if err := n.m.Release(s.local(n), s.leases[l], c.token); err != nil {
 		s.fail("release of a tenure the client holds: " + err.Error())
 		return
@@ -134,10 +191,15 @@ func (s *Sim) release(n *node, l int) {
 	s.flush(n)
 }
 
-// abandon ends n's tenure of lease l without telling the voters.
-func (s *Sim) abandon(n *node, l int) {
-	c := &n.clients[l]
-	s.tr.add(record{at: s.now, kind: trReqAbandon, node: uint8(n.idx), peer: noNode, lease: int16(l), a: c.token})
+// abandon ends the tenure of n's client in slot k without telling the
+// voters.
+func (s *Sim) abandon(n *node, k int) {
+	c := &n.clients[k]
+	l := int(c.lease)
+	s.tr.add(record{at: s.now, kind: trReqAbandon, node: uint16(n.idx), peer: noNode, lease: int16(l), a: c.token})
+	if s.chk.activeNow(l, n.idx) {
+		s.chk.takeoverStarts(l) // the lease stays blocked as if the holder had crashed
+	}
 	if err := n.m.Abandon(s.local(n), s.leases[l], c.token); err != nil {
 		s.fail("abandon of a tenure the client holds: " + err.Error())
 		return
@@ -145,23 +207,37 @@ func (s *Sim) abandon(n *node, l int) {
 	s.flush(n)
 }
 
-// clientIdle puts the client back to idle and, with the workload on,
-// schedules its next acquire after delay.
-func (s *Sim) clientIdle(n *node, l int, delay int64) {
-	c := &n.clients[l]
+// clientIdle puts the client in slot k back to idle and, with the
+// workload on, schedules its next acquire after delay.
+func (s *Sim) clientIdle(n *node, k int, delay int64) {
+	c := &n.clients[k]
 	if c.state == clAcquiring && c.demand {
-		s.chk.demandChange(l, -1)
+		s.chk.demandChange(int(c.lease), -1)
 	}
 	c.state = clIdle
 	c.gen++
 	if s.opts.Workload {
-		s.clientSchedule(n, l, actStart, delay)
+		s.clientSchedule(n, k, actStart, delay)
 	}
 }
 
-// clientEvent moves the client on a protocol event for its lease.
+// clientEvent moves the client that works on lease l on a protocol event
+// for it.
 func (s *Sim) clientEvent(n *node, l int, ev *protocol.Event) {
-	c := &n.clients[l]
+	k := s.slotOf(n, l)
+	if k < 0 {
+		if ev.Kind == protocol.EventAcquired {
+			// A grant for a name no slot works on any more (its slot gave
+			// up and drew another): nobody would release it, so free it
+			// at once, as a client that no longer wants it does.
+			s.tr.add(record{at: s.now, kind: trReqRelease, node: uint16(n.idx), peer: noNode, lease: int16(l), a: ev.Token})
+			if err := n.m.Release(s.local(n), ev.Name, ev.Token); err == nil {
+				n.again = true
+			}
+		}
+		return
+	}
+	c := &n.clients[k]
 	o := &s.opts
 	switch ev.Kind {
 	case protocol.EventAcquired:
@@ -171,33 +247,33 @@ func (s *Sim) clientEvent(n *node, l int, ev *protocol.Event) {
 		c.state, c.token = clHolding, ev.Token
 		c.gen++
 		if o.Workload {
-			s.clientSchedule(n, l, actWrite, s.expDelay(o.WriteEvery))
-			s.clientSchedule(n, l, actEnd, s.expDelay(o.Hold))
+			s.clientSchedule(n, k, actWrite, s.expDelay(o.WriteEvery))
+			s.clientSchedule(n, k, actEnd, s.expDelay(o.Hold))
 		}
 	case protocol.EventLost:
 		if c.state == clHolding && c.token == ev.Token {
-			s.clientIdle(n, l, s.expDelay(o.Think))
+			s.clientIdle(n, k, s.expDelay(o.Think))
 		}
 	case protocol.EventReleased:
 		if c.state == clHolding && c.token == ev.Token {
 			d := s.expDelay(o.Think)
 			if s.rnd.Float64() < o.Regrab {
-				d = 1
+				d, c.again = 1, true
 			}
-			s.clientIdle(n, l, d)
+			s.clientIdle(n, k, d)
 		}
 	case protocol.EventFailed:
 		if c.state == clAcquiring {
-			s.clientIdle(n, l, s.expDelay(o.Think))
+			s.clientIdle(n, k, s.expDelay(o.Think))
 		}
 	}
 }
 
 func (s *Sim) clientsDown(n *node) {
-	for l := range n.clients {
-		c := &n.clients[l]
+	for k := range n.clients {
+		c := &n.clients[k]
 		if c.state == clAcquiring && c.demand {
-			s.chk.demandChange(l, -1)
+			s.chk.demandChange(int(c.lease), -1)
 		}
 		c.state = clDown
 		c.gen++
@@ -205,12 +281,12 @@ func (s *Sim) clientsDown(n *node) {
 }
 
 func (s *Sim) clientsUp(n *node) {
-	for l := range n.clients {
-		c := &n.clients[l]
-		c.state = clIdle
+	for k := range n.clients {
+		c := &n.clients[k]
+		c.state, c.again = clIdle, false
 		c.gen++
 		if s.opts.Workload && n.agent == nil {
-			s.clientSchedule(n, l, actStart, s.expDelay(s.opts.Think))
+			s.clientSchedule(n, k, actStart, s.expDelay(s.opts.Think))
 		}
 	}
 }
