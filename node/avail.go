@@ -76,14 +76,39 @@ func (e *UnavailableError) Is(target error) bool {
 // instant plus one, 0 for never. The owner goroutine writes it; anyone
 // reads it.
 type answers struct {
-	voters []string // sorted copy of Config.Voters
+	tab atomic.Pointer[answerTable] // the adopted configuration's voters
+}
+
+// answerTable is the answers of one voter set; replaced whole when the
+// adopted configuration changes (set).
+type answerTable struct {
+	voters []string // sorted: every voter of the adopted configuration
 	at     []atomic.Int64
 }
 
 func newAnswers(voters []string) *answers {
-	v := sortedCopy(voters)
-	return &answers{voters: v, at: make([]atomic.Int64, len(v))}
+	a := &answers{}
+	a.set(voters)
+	return a
 }
+
+// set makes voters the voter set answers are kept for, keeping what is
+// known of the voters it shares with the set before.
+func (a *answers) set(voters []string) {
+	v := sortedCopy(voters)
+	t := &answerTable{voters: v, at: make([]atomic.Int64, len(v))}
+	if old := a.tab.Load(); old != nil {
+		for i, name := range v {
+			if j, ok := slices.BinarySearch(old.voters, name); ok {
+				t.at[i].Store(old.at[j].Load())
+			}
+		}
+	}
+	a.tab.Store(t)
+}
+
+// load is the current table.
+func (a *answers) load() *answerTable { return a.tab.Load() }
 
 // note records an answer from name at now, if name is a voter and msg an
 // acceptor's answer.
@@ -93,21 +118,26 @@ func (a *answers) note(name string, msg protocol.Message, now protocol.Time) {
 	default:
 		return
 	}
-	if i, ok := slices.BinarySearch(a.voters, name); ok {
-		a.at[i].Store(int64(now) + 1)
+	t := a.tab.Load()
+	if i, ok := slices.BinarySearch(t.voters, name); ok {
+		t.at[i].Store(int64(now) + 1)
 	}
 }
 
 // last is when voter i last answered, and whether it ever did.
-func (a *answers) last(i int) (protocol.Time, bool) {
-	v := a.at[i].Load()
+func (t *answerTable) last(i int) (protocol.Time, bool) {
+	v := t.at[i].Load()
 	return protocol.Time(v - 1), v != 0
 }
+
+// isVoter reports whether this node is a voter of the adopted
+// configuration.
+func (n *Node) isVoter() bool { return n.view.Load().voter }
 
 // selfAnswers reports whether this node answers its own requests as an
 // acceptor: a voter out of quarantine and verified.
 func (n *Node) selfAnswers() bool {
-	if !slices.Contains(n.cfg.Voters, n.cfg.Name) {
+	if !n.isVoter() {
 		return false
 	}
 	return !n.Stats().Quarantined
@@ -116,15 +146,19 @@ func (n *Node) selfAnswers() bool {
 // answeredSince counts the voters that answered since the node-local
 // instant since, this node included when it answers as an acceptor.
 func (n *Node) answeredSince(since protocol.Time) int {
+	return n.answeredIn(n.answers.load(), since)
+}
+
+func (n *Node) answeredIn(t *answerTable, since protocol.Time) int {
 	count := 0
-	for i, v := range n.answers.voters {
+	for i, v := range t.voters {
 		if v == n.cfg.Name {
 			if n.selfAnswers() {
 				count++
 			}
 			continue
 		}
-		if t, ok := n.answers.last(i); ok && t >= since {
+		if at, ok := t.last(i); ok && at >= since {
 			count++
 		}
 	}
@@ -134,15 +168,16 @@ func (n *Node) answeredSince(since protocol.Time) int {
 // unavailable returns an *UnavailableError if fewer than a majority of
 // voters answered since the node-local instant since, else nil.
 func (n *Node) unavailable(since protocol.Time) *UnavailableError {
-	voters := len(n.answers.voters)
-	got := n.answeredSince(since)
+	t := n.answers.load()
+	voters := len(t.voters)
+	got := n.answeredIn(t, since)
 	if got > voters/2 {
 		return nil
 	}
 	e := &UnavailableError{Reason: ReasonNoQuorum, Answered: got, Voters: voters}
 	s := n.Stats()
 	switch {
-	case slices.Contains(n.cfg.Voters, n.cfg.Name) && s.Quarantined:
+	case n.isVoter() && s.Quarantined:
 		e.Reason, e.QuarantineLeft = ReasonQuarantined, s.QuarantineLeft
 	case s.MismatchedMembers > 0:
 		e.Reason, e.Mismatched = ReasonConfigMismatch, s.MismatchedMembers
@@ -217,7 +252,7 @@ func (n *Node) Ready(ctx context.Context) (Readiness, error) {
 	if u := n.unavailable(since); u != nil {
 		return r, u
 	}
-	if r.Quarantined && slices.Contains(n.cfg.Voters, n.cfg.Name) {
+	if r.Quarantined && n.isVoter() {
 		return r, &UnavailableError{Reason: ReasonQuarantined, Answered: r.Answered, Voters: len(r.Voters), QuarantineLeft: r.QuarantineLeft}
 	}
 	return r, nil
@@ -228,12 +263,13 @@ func (n *Node) Ready(ctx context.Context) (Readiness, error) {
 func (n *Node) readiness(since protocol.Time) Readiness {
 	now := n.now()
 	s := n.Stats()
-	r := Readiness{Quarantined: s.Quarantined, QuarantineLeft: s.QuarantineLeft, Answered: n.answeredSince(since)}
-	for i, v := range n.answers.voters {
+	tab := n.answers.load()
+	r := Readiness{Quarantined: s.Quarantined, QuarantineLeft: s.QuarantineLeft, Answered: n.answeredIn(tab, since)}
+	for i, v := range tab.voters {
 		vr := VoterReach{Name: v, LastAnswer: -1}
 		if v == n.cfg.Name {
 			vr.Self, vr.Answered = true, n.selfAnswers()
-		} else if t, ok := n.answers.last(i); ok {
+		} else if t, ok := tab.last(i); ok {
 			vr.LastAnswer = time.Duration(now - t)
 			vr.Answered = t >= since
 		}

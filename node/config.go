@@ -132,8 +132,17 @@ type Config struct {
 	Label string
 	// Transport, if set, replaces memberlist's UDP/TCP transport (for
 	// custom networks and fault-injecting tests); BindAddr and BindPort are
-	// then ignored. The node shuts it down.
+	// then ignored, and protocol datagrams travel as memberlist user
+	// messages (no direct path). The node shuts it down.
 	Transport memberlist.Transport
+	// MemberlistDatagrams sends this node's protocol datagrams as
+	// memberlist user messages, as versions before the direct path did,
+	// instead of straight to each peer's UDP socket. The direct path
+	// (the default) carries the same label and encryption as memberlist's
+	// packets and costs the receiver one goroutine hand-off per datagram
+	// instead of four. For comparisons; the node receives both kinds
+	// either way.
+	MemberlistDatagrams bool
 	// Logger receives the node's and memberlist's logs. nil discards them.
 	Logger *slog.Logger
 	// Clock is the node's local clock (github.com/benbjohnson/clock). nil

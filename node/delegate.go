@@ -15,13 +15,14 @@ const inboundQueue = 4096
 // delegate receives memberlist's callbacks. NotifyMsg runs on memberlist's
 // packet goroutine: it copies the buffer and hands it off without blocking.
 type delegate struct {
-	n    *Node
-	meta memberMeta
+	n *Node
 }
 
-// NodeMeta implements memberlist.Delegate.
+// NodeMeta implements memberlist.Delegate. The metadata follows the
+// adopted voter configuration (reconfig.go).
 func (d *delegate) NodeMeta(limit int) []byte {
-	if b := d.meta.encode(limit); len(b) <= limit {
+	m := d.n.currentMeta()
+	if b := m.encode(limit); len(b) <= limit {
 		return b
 	}
 	return nil

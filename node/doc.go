@@ -59,7 +59,9 @@
 //     the dir's first start, and the voter list the dir last ran with. A
 //     dir of another node or cluster is refused, naming both; so is a
 //     voter's dir under another voter list (R17), until the whole cluster
-//     was stopped for the change and the node starts with Restored.
+//     was stopped for the change and the node starts with Restored. Once
+//     the dir holds a configuration adopted online ("config"), Voters is
+//     only the initial list and is not compared: the adopted one rules.
 //   - "boot": how many times the dir has started, raised before anything
 //     is sent. A voter that would skip the quarantine first announces it
 //     to the other voters, which tell a stale copy of the dir (a restored
@@ -77,6 +79,12 @@
 //     the incarnations it heard from its peers. The next start restores it
 //     and removes it durably before answering anything, so it needs no
 //     quarantine (R9).
+//   - "config" (msgpack): the voter configuration adopted by an online
+//     change (Reconfigure) and this voter's part in the Paxos slot that
+//     chooses the next one (R21, R22); written before the messages that
+//     depend on it, only while a change is under way, and read at every
+//     start, crashed ones included. Without it the node runs Voters as
+//     epoch 0.
 //
 // Any other start counts as a crash: the node moves to the next era and,
 // as a voter, answers nothing for about MaxTTL (R9, R12). So does a start
@@ -99,6 +107,18 @@
 // refuses to run a second process under a name a live member holds
 // (ErrDuplicateName); a member that meets such a process logs it at ERROR
 // (Stats.DuplicateNames).
+//
+// # Changing the voters
+//
+// Reconfigure changes the voters online (R21-R25): held leases keep
+// renewing, and a change takes about MaxTTL·(1+ε)/(1−ε) plus a few round
+// trips. Voters is the configuration adopted: its epoch (0 until the
+// first change) is part of the identity every datagram carries, and a
+// datagram of this cluster at another epoch brings the side behind up to
+// date. Config.Voters is the list the cluster started with: once the data
+// dir holds an adopted configuration, that one rules. A member of the same
+// cluster at another epoch is no mismatch; one that started from another
+// initial list (InitialVoters) is.
 //
 // # Transport
 //

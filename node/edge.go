@@ -11,10 +11,6 @@ func (n *Node) MaxDrift() float64 { return n.margins.MaxDrift }
 // default): with the voter list, the identity its datagrams carry (R17).
 func (n *Node) ClusterID() string { return n.cfg.ClusterID }
 
-// Voters is this node's voter list (Config.Voters), a copy in the order
-// it was configured.
-func (n *Node) Voters() []string { return append([]string(nil), n.cfg.Voters...) }
-
 // DefaultTTL is the TTL of a request without WithTTL as this node runs
 // with it: the validated Config.DefaultTTL, or the default when that was
 // zero.

@@ -72,6 +72,18 @@ var (
 	// longer produce increasing fencing tokens and refuses to propose
 	// (R12). It also matches protocol.ErrTokensExhausted.
 	ErrTokensExhausted = errors.New("node: fencing tokens exhausted")
+	// ErrMembership means a voter list asked of Reconfigure is malformed:
+	// empty, a duplicate or blank name, a name too long, too many voters.
+	// Nothing changed. It also matches protocol.ErrMembership.
+	ErrMembership = errors.New("node: invalid voter list")
+	// ErrConfigChanged means the voter configuration is not the one a
+	// Reconfigure was planned from: another change came first (or is
+	// under way towards other voters). Read Voters and plan again. It also
+	// matches protocol.ErrConfigChanged.
+	ErrConfigChanged = errors.New("node: voter configuration changed meanwhile")
+	// ErrReconfiguring means this node already drives a voter change;
+	// wait for it to end. It also matches protocol.ErrReconfiguring.
+	ErrReconfiguring = errors.New("node: a voter change is already under way on this node")
 )
 
 // sentinelError gives a protocol error a node sentinel as well: it keeps

@@ -32,17 +32,22 @@ const maxReported = 1024
 type guard struct {
 	log        *slog.Logger
 	name       string
-	self       memberMeta
+	self       memberMeta // under mu: it follows the adopted configuration
+	nonce      uint64     // self's process nonce, fixed
+	nodeID     string     // self's node ID, fixed
 	peers      *peers
 	duplicates func() // counts a conflict over a name (Stats.DuplicateNames)
-	now        func() time.Time
+	// behind is called, without blocking, when a member of this cluster
+	// advertises a newer voter configuration (R21): the node asks.
+	behind func()
+	now    func() time.Time
 
 	mu       sync.Mutex
 	addr     string // this node's advertised address, once known
 	joining  bool   // New has not returned: a conflict over our name fails it
 	dup      error  // the first such conflict
 	idErr    error  // the first member of another identity seen while joining (R17)
-	mismatch map[string]protocol.Identity
+	mismatch map[string]memberMeta
 	logged   map[string]string    // member name -> what was reported about it
 	reported map[string]bool      // conflicts ("name addr") already logged
 	twins    map[uint64]time.Time // other nonces seen under our name at our address
@@ -50,9 +55,9 @@ type guard struct {
 
 func newGuard(log *slog.Logger, name string, self memberMeta, p *peers, dup func()) *guard {
 	return &guard{
-		log: log, name: name, self: self, peers: p, duplicates: dup, now: time.Now,
+		log: log, name: name, self: self, nonce: self.nonce, nodeID: self.nodeIDString(), peers: p, duplicates: dup, now: time.Now,
 		joining:  true,
-		mismatch: map[string]protocol.Identity{},
+		mismatch: map[string]memberMeta{},
 		logged:   map[string]string{},
 		reported: map[string]bool{},
 		twins:    map[uint64]time.Time{},
@@ -79,7 +84,7 @@ func (g *guard) started(addr string) error {
 func (g *guard) NotifyAlive(p *memberlist.Node) error {
 	m, ok := decodeMeta(p.Meta)
 	if p.Name == g.name {
-		if ok && m.ext && m.nonce == g.self.nonce {
+		if ok && m.ext && m.nonce == g.nonce {
 			return nil // this process
 		}
 		g.otherSelf(p, m)
@@ -121,7 +126,7 @@ func (g *guard) otherSelf(p *memberlist.Node, m memberMeta) {
 	g.mu.Unlock()
 	g.duplicates()
 	g.log.Error("another live process claims this node's name at this node's own address: two hosts advertise one address (R18); stop one of them",
-		"name", g.name, "addr", p.Address(), "node_id", g.self.nodeIDString(), "other_node_id", m.nodeIDString())
+		"name", g.name, "addr", p.Address(), "node_id", g.nodeID, "other_node_id", m.nodeIDString())
 }
 
 // NotifyConflict implements memberlist.ConflictDelegate: two addresses
@@ -131,7 +136,7 @@ func (g *guard) NotifyConflict(existing, other *memberlist.Node) {
 	if existing.Name == g.name {
 		err := fmt.Errorf("%w: node name %q is held by a live process at %s (node ID %s); this process is at %s (node ID %s). "+
 			"If that process is gone, start this one again once gossip has noticed (a few seconds); the others reach it once the old one has been dead for %v",
-			ErrDuplicateName, g.name, other.Address(), om.nodeIDString(), existing.Address(), g.self.nodeIDString(), deadNodeReclaim)
+			ErrDuplicateName, g.name, other.Address(), om.nodeIDString(), existing.Address(), g.nodeID, deadNodeReclaim)
 		g.mu.Lock()
 		if g.joining {
 			if g.dup == nil {
@@ -204,21 +209,32 @@ func (g *guard) checkIdentity(p *memberlist.Node, m memberMeta, ok bool) {
 		}
 		return
 	}
-	if m.id == g.self.id {
+	if m.sameCluster(g.self) {
+		// The same identity, or the same cluster at another epoch of its
+		// voter configuration: the side behind learns the newer one from
+		// the other's datagrams (R21).
 		delete(g.mismatch, p.Name)
 		delete(g.logged, p.Name)
+		ahead := m.id.Epoch > g.self.id.Epoch
 		g.mu.Unlock()
+		if ahead && g.behind != nil {
+			g.behind()
+		}
 		return
 	}
-	g.mismatch[p.Name] = m.id
+	g.mismatch[p.Name] = m
+	self := g.self
 	if g.joining && g.idErr == nil {
 		// R17: a node that joins a cluster running another configuration
-		// refuses to run. Voter lists are changed by stopping every node,
-		// never node by node: two lists can each have a majority of their
-		// own and grant twice, whatever the datagram check does.
+		// refuses to run. Voters are changed online, along one chain of
+		// configurations from the initial list; two lists at one epoch, or
+		// two initial lists, can each have a majority of their own and
+		// grant twice, whatever the datagram check does.
 		g.idErr = fmt.Errorf("%w: member %s (%s) runs cluster %q with voters %s, this node cluster %q with voters %s; "+
-			"a voter list is changed only by stopping every node first (see the operations guide)",
-			ErrConfig, p.Name, p.Address(), m.id.Cluster, m.votersOrFingerprint(), g.self.id.Cluster, g.self.voters)
+			"voter configuration epochs %d and %d, initial voter lists %016x and %016x: "+
+			"give every node the same --cluster and the list the cluster started with as --voters (tenure voters changes voters online)",
+			ErrConfig, p.Name, p.Address(), m.id.Cluster, m.votersOrFingerprint(), self.id.Cluster, self.voters,
+			m.id.Epoch, self.id.Epoch, m.genesis, self.genesis)
 	}
 	key := m.id.String()
 	if g.logged[p.Name] == key {
@@ -227,10 +243,26 @@ func (g *guard) checkIdentity(p *memberlist.Node, m memberMeta, ok bool) {
 	}
 	g.logged[p.Name] = key
 	g.mu.Unlock()
-	g.log.Error("member runs another cluster configuration: this node refuses its datagrams and it refuses ours (R17); give every node the same --cluster and --voters",
+	g.log.Error("member runs another cluster configuration: this node refuses its datagrams and it refuses ours (R17); give every node the same --cluster and initial --voters",
 		"member", p.Name, "addr", p.Address(),
-		"member_cluster", m.id.Cluster, "member_voters", m.votersOrFingerprint(), "member_fingerprint", fmt.Sprintf("%016x", m.id.Voters),
-		"cluster", g.self.id.Cluster, "voters", g.self.voters, "fingerprint", fmt.Sprintf("%016x", g.self.id.Voters))
+		"member_cluster", m.id.Cluster, "member_voters", m.votersOrFingerprint(), "member_fingerprint", fmt.Sprintf("%016x", m.id.Voters), "member_epoch", m.id.Epoch,
+		"member_initial_voters", fmt.Sprintf("%016x", m.genesis),
+		"cluster", self.id.Cluster, "voters", self.voters, "fingerprint", fmt.Sprintf("%016x", self.id.Voters), "epoch", self.id.Epoch,
+		"initial_voters", fmt.Sprintf("%016x", self.genesis))
+}
+
+// setSelf makes m this node's metadata, after it adopted another voter
+// configuration, and forgets the mismatches that no longer are.
+func (g *guard) setSelf(m memberMeta) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.self = m
+	for name, o := range g.mismatch {
+		if o.sameCluster(m) {
+			delete(g.mismatch, name)
+			delete(g.logged, name)
+		}
+	}
 }
 
 // forget drops what the guard knows of a member that left or died.

@@ -45,9 +45,10 @@ func (n *Node) enqueueEnd(it endItem) bool {
 	return true
 }
 
-// run is the owner goroutine. After every input it flushes the machine's
-// output: era to disk, then messages, then events (protocol.Output's
-// contract); then it re-arms the one wake-up timer to NextWake.
+// run is the owner goroutine. After every input (and the inputs already
+// waiting behind it, gather) it flushes the machine's output: era to disk,
+// then messages, then events (protocol.Output's contract); then it re-arms
+// the one wake-up timer to NextWake.
 func (n *Node) run() {
 	defer close(n.done)
 	defer n.teardown()
@@ -79,6 +80,7 @@ func (n *Node) run() {
 			return
 		case f := <-n.ops:
 			f()
+			n.gather()
 		case b := <-n.in:
 			n.receiveBatch(b)
 		case <-n.kick:
@@ -108,6 +110,29 @@ func (n *Node) receiveBatch(b []byte) {
 	}
 }
 
+// gather takes more inputs that are already waiting, API calls and
+// received datagrams, up to maxBatch, before the caller flushes: under
+// load their messages then share datagrams, where each request used to
+// cost a datagram to every voter (issue 16: the sends were most of a busy
+// client's CPU). It waits for nothing, and stops as soon as the machine
+// wants a Tick now (a deferred message must leave before any later input,
+// see settle) or the loop is to exit.
+func (n *Node) gather() {
+	for range maxBatch {
+		if n.exit || n.m.NextWake() <= n.now() {
+			return
+		}
+		select {
+		case f := <-n.ops:
+			f()
+		case b := <-n.in:
+			n.receive(b)
+		default:
+			return
+		}
+	}
+}
+
 // flush handles everything the machine produced, in the order its contract
 // demands. Dispatching events may produce more (a queued request starts,
 // a late tenure is released), so it repeats until the machine is quiet. It
@@ -124,6 +149,9 @@ func (n *Node) flush() bool {
 			return false
 		}
 		n.send(out.Messages)
+		if len(out.Events) > 0 {
+			n.sendQueued() // the Output's messages leave before its events
+		}
 		n.dispatch(out.Events)
 	}
 	return true
@@ -149,6 +177,13 @@ func (n *Node) persist(out protocol.Output) error {
 				return err
 			}
 		}
+		if out.PersistConfig != nil {
+			// R21, R22: the adopted configuration and the slot's promises
+			// are durable before any message that depends on them.
+			if err := n.store.writeConfig(out.PersistConfig); err != nil {
+				return err
+			}
+		}
 	}
 	if out.PersistEra != 0 {
 		n.stats.era.Store(out.PersistEra)
@@ -160,7 +195,11 @@ func (n *Node) persist(out protocol.Output) error {
 // now: the machine defers some messages (the first copy of a Release, R10)
 // to the Tick after the Output whose events announce the end, and they
 // must leave before any later input can put a message of its own ahead of
-// them. Callers waiting for their messages to leave are then told.
+// them. Messages are queued per peer and leave, in order, before the
+// events of their Output are delivered, or at the end: outputs without
+// events share datagrams with what follows them (sendQueued). Callers
+// waiting for their messages to leave are then told. If an era cannot be
+// made durable nothing more is sent.
 func (n *Node) settle() bool {
 	for range 16 {
 		if !n.flush() {
@@ -180,6 +219,7 @@ func (n *Node) settle() bool {
 		default:
 		}
 	}
+	n.sendQueued()
 	for _, c := range n.sentq {
 		close(c)
 	}
@@ -248,6 +288,9 @@ func (n *Node) dispatch(evs []protocol.Event) {
 		switch e.Kind {
 		case protocol.EventQuery:
 			n.answerQuery(e)
+			continue
+		case protocol.EventConfig, protocol.EventReconfigured:
+			n.configEvent(e)
 			continue
 		}
 		ns := n.names[e.Name]

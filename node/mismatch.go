@@ -16,7 +16,7 @@ func (n *Node) reportMismatch(h protocol.Header) {
 	}
 	n.mismatch[h.From] = h.ID
 	own := n.m.ID()
-	n.log.Error("refusing datagrams of another cluster identity: the voter lists or cluster IDs differ; change the voter list only by stopping every node (see the operations guide)",
-		"peer", h.From, "peer_cluster", h.ID.Cluster, "peer_voters_fingerprint", h.ID.Voters,
-		"own_cluster", own.Cluster, "own_voters", protocol.VoterList(n.cfg.Voters), "own_voters_fingerprint", own.Voters)
+	n.log.Error("refusing datagrams of another cluster identity: the cluster IDs differ, or the voter lists at one epoch; give every node the same --cluster and initial --voters (see the operations guide)",
+		"peer", h.From, "peer_cluster", h.ID.Cluster, "peer_voters_fingerprint", h.ID.Voters, "peer_epoch", h.ID.Epoch,
+		"own_cluster", own.Cluster, "own_voters", n.m.Membership().String(), "own_voters_fingerprint", own.Voters, "own_epoch", own.Epoch)
 }

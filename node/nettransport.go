@@ -23,6 +23,10 @@ import (
 // constantly (measured: 133,840 B per round trip). This transport reads
 // into one reused buffer and hands memberlist a copy of exactly the bytes
 // received, carved from a shared slab.
+//
+// It also carries the node's direct path (direct.go): a datagram whose
+// first byte is directMagic is handed to direct, on the read loop, instead
+// of to memberlist.
 type udpTransport struct {
 	tcp      *net.TCPListener
 	udp      *net.UDPConn
@@ -33,6 +37,9 @@ type udpTransport struct {
 	wg       sync.WaitGroup
 	shutdown atomic.Bool
 	done     chan struct{} // closed by Shutdown: hand-offs give up
+	// direct, if set before the first datagram arrives, receives every
+	// direct datagram; it must not keep b, nor block.
+	direct func(b []byte)
 }
 
 var _ memberlist.NodeAwareTransport = (*udpTransport)(nil)
@@ -49,8 +56,8 @@ const (
 )
 
 // newUDPTransport binds TCP and UDP on addr:port (port 0 picks a free port,
-// the same for both).
-func newUDPTransport(addr string, port int, logger *log.Logger) (*udpTransport, error) {
+// the same for both). direct, if not nil, receives the direct datagrams.
+func newUDPTransport(addr string, port int, logger *log.Logger, direct func(b []byte)) (*udpTransport, error) {
 	ip := net.ParseIP(addr)
 	if ip == nil {
 		return nil, fmt.Errorf("node: bind address %q is not an IP address", addr)
@@ -76,6 +83,7 @@ func newUDPTransport(addr string, port int, logger *log.Logger) (*udpTransport, 
 		streamCh: make(chan net.Conn),
 		logger:   logger,
 		done:     make(chan struct{}),
+		direct:   direct,
 	}
 	t.wg.Add(2)
 	go t.acceptLoop()
@@ -130,6 +138,12 @@ func (t *udpTransport) WriteToAddress(b []byte, a memberlist.Address) (time.Time
 	}
 	_, err = t.udp.WriteToUDPAddrPort(b, ap)
 	return time.Now(), err
+}
+
+// writeDirect sends one direct datagram to a peer's UDP address.
+func (t *udpTransport) writeDirect(b []byte, to netip.AddrPort) error {
+	_, err := t.udp.WriteToUDPAddrPort(b, to)
+	return err
 }
 
 // PacketCh implements memberlist.Transport.
@@ -202,6 +216,10 @@ func (t *udpTransport) readLoop() {
 			continue
 		}
 		if n < 1 {
+			continue
+		}
+		if buf[0] == directMagic && t.direct != nil {
+			t.direct(buf[:n])
 			continue
 		}
 		if len(slab) < n {

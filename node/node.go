@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -59,11 +60,13 @@ type Node struct {
 	stopMu   sync.Mutex // serialises Leave and Shutdown
 	stopped  bool
 
-	margins protocol.Config // the validated machine config, read-only
-	ann     *announcer      // gossip of elections (announce.go)
-	slotRnd *lockedRand     // slot orders of AcquireSlot (semaphore.go)
-	answers *answers        // when each voter last answered (avail.go)
-	undo    *dirUndo        // the data dir as New found it (undo.go)
+	margins protocol.Config            // the validated machine config, read-only
+	ann     *announcer                 // gossip of elections (announce.go)
+	slotRnd *lockedRand                // slot orders of AcquireSlot (semaphore.go)
+	answers *answers                   // when each voter last answered (avail.go)
+	undo    *dirUndo                   // the data dir as New found it (undo.go)
+	direct  directPath                 // the direct datagram path (direct.go)
+	view    atomic.Pointer[configView] // the adopted voter configuration (reconfig.go)
 
 	// Owned by the owner goroutine.
 	m        *protocol.Machine
@@ -75,10 +78,16 @@ type Node struct {
 	names    map[string]*nameState
 	toStart  []string // names whose next local caller starts once the machine is quiet
 	queries  map[uint64]chan holderResult
-	sentq    []chan struct{} // closed after the next flush
-	exit     bool            // leave the loop after this pass
-	initial  protocol.Output // the machine's first output, sent when the loop starts
-	snapshot *protocol.State // set by a clean stop (Leave)
+	sentq    []chan struct{}   // closed after the next flush
+	exit     bool              // leave the loop after this pass
+	initial  protocol.Output   // the machine's first output, sent when the loop starts
+	snapshot *protocol.State   // set by a clean stop (Leave)
+	reconf   chan reconfResult // the caller of the Reconfigure under way, if any
+	genesis  []string          // the voter list the cluster started with (InitialVoters)
+	addr     string            // the advertised gossip address (Addr), fixed once memberlist runs
+	metaKick chan struct{}     // capacity 1: gossip the metadata again (regossip)
+	catchUp  chan struct{}     // capacity 1: a member advertises a newer configuration (regossip)
+	bg       sync.WaitGroup    // regossip, waited for by Leave and Shutdown
 }
 
 // New validates cfg, recovers the node's durable state from cfg.DataDir
@@ -97,22 +106,24 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{
-		cfg:     cfg,
-		log:     cfg.Logger.With("node", cfg.Name),
-		clock:   cfg.Clock,
-		peers:   &peers{nodes: map[string]*memberlist.Node{}},
-		ops:     make(chan func()),
-		in:      make(chan []byte, inboundQueue),
-		kick:    make(chan struct{}, 1),
-		quit:    make(chan struct{}),
-		done:    make(chan struct{}),
-		outbox:  newOutbox(),
-		dec:     protocol.NewDecoder(),
-		timerAt: protocol.Never,
-		names:   map[string]*nameState{},
-		queries: map[uint64]chan holderResult{},
-		slotRnd: newSlotRand(cfg.Name),
-		answers: newAnswers(cfg.Voters),
+		cfg:      cfg,
+		log:      cfg.Logger.With("node", cfg.Name),
+		clock:    cfg.Clock,
+		peers:    &peers{nodes: map[string]*memberlist.Node{}},
+		ops:      make(chan func()),
+		in:       make(chan []byte, inboundQueue),
+		kick:     make(chan struct{}, 1),
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
+		metaKick: make(chan struct{}, 1),
+		catchUp:  make(chan struct{}, 1),
+		outbox:   newOutbox(),
+		dec:      protocol.NewDecoder(),
+		timerAt:  protocol.Never,
+		names:    map[string]*nameState{},
+		queries:  map[uint64]chan holderResult{},
+		slotRnd:  newSlotRand(cfg.Name),
+		answers:  newAnswers(cfg.Voters),
 	}
 	n.ann = newAnnouncer(n)
 	start, nodeID, err := n.recover()
@@ -141,16 +152,29 @@ func New(cfg Config) (*Node, error) {
 		"voter", n.m.IsVoter(), "cluster", cfg.ClusterID, "quarantine", time.Duration(n.m.QuarantineUntil()))
 
 	n.meta = memberMeta{
-		wire: protocol.WireVersion, voter: n.m.IsVoter(), ext: true,
-		nonce: rand.Uint64(), id: n.m.ID(), voters: protocol.VoterList(cfg.Voters),
+		wire: protocol.WireVersionRuns, ext: true, direct: cfg.Transport == nil, nonce: rand.Uint64(),
+		genesis: protocol.Fingerprint(n.genesis),
 	}
 	copy(n.meta.nodeID[:], nodeID)
-	n.guard = newGuard(n.log, cfg.Name, n.meta, n.peers, func() { n.stats.duplicates.Add(1) })
+	n.noteConfig()
+	if k := n.Voters(); k.Epoch > 0 {
+		n.log.Info("voter configuration from the data dir", "config", k.String(), "voter", n.m.IsVoter())
+	}
+	n.guard = newGuard(n.log, cfg.Name, n.currentMeta(), n.peers, func() { n.stats.duplicates.Add(1) })
 	n.peers.gone = n.guard.forget
+	n.guard.behind = func() {
+		select {
+		case n.catchUp <- struct{}{}:
+		default:
+		}
+	}
 	if err := n.startMemberlist(); err != nil {
 		n.undoStart()
 		return nil, err
 	}
+	// Read once: memberlist rewrites its local node in place at every
+	// UpdateNode (reannounce, regossip), and the address never changes.
+	n.addr = n.ml.LocalNode().Address()
 	n.timer = n.clock.Timer(time.Hour)
 	n.timer.Stop()
 	if err := n.join(); err != nil {
@@ -159,7 +183,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	// R18: memberlist's Join pulled the full member list synchronously; a
 	// live member under this name at another address shows up there.
-	if err := n.guard.started(n.ml.LocalNode().Address()); err != nil {
+	if err := n.guard.started(n.addr); err != nil {
 		n.log.Error("refusing to run", "err", err)
 		n.abort()
 		return nil, err
@@ -167,6 +191,8 @@ func New(cfg Config) (*Node, error) {
 	n.undo = nil // from here on the node may answer: the dir is its own
 	go n.run()
 	go n.reannounce()
+	n.bg.Add(1)
+	go n.regossip()
 	return n, nil
 }
 
@@ -224,9 +250,11 @@ func (n *Node) recover() (protocol.Start, []byte, error) {
 			// tell its incarnations apart), and its first reject carries
 			// the voters' era up to it. A wall-clock era here would drag
 			// every voter's era, and every later token, to ~2^31 << 32.
+			n.genesis = sortedCopy(n.cfg.Voters)
 			n.log.Info("no DataDir: this non-voter starts at era 1 and takes the voters' era from their first answer")
 			return protocol.Start{Kind: protocol.StartCrashed, Era: 0}, randomID, nil
 		}
+		n.genesis = sortedCopy(n.cfg.Voters)
 		n.log.Warn("no DataDir: this start counts as a crash, and fencing tokens may regress after a majority of voters restart")
 		return protocol.Start{Kind: protocol.StartCrashed, Era: uint32(max(n.clock.Now().Unix(), 0))}, randomID, nil
 	}
@@ -246,12 +274,16 @@ func (n *Node) recover() (protocol.Start, []byte, error) {
 	if err != nil {
 		return protocol.Start{}, nil, err
 	}
+	rec, err := s.readConfig()
+	if err != nil {
+		return protocol.Start{}, nil, err
+	}
 	rebind := !haveID
 	if haveID {
 		if err := id.check(n.cfg.DataDir, n.cfg.ClusterID, n.cfg.Name); err != nil {
 			return protocol.Start{}, nil, err
 		}
-		if rebind, err = id.checkVoters(n.cfg.DataDir, n.cfg.Voters, n.cfg.Restored || !used); err != nil {
+		if rebind, err = n.checkDirVoters(id, rec, used); err != nil {
 			return protocol.Start{}, nil, err
 		}
 	}
@@ -283,6 +315,19 @@ func (n *Node) recover() (protocol.Start, []byte, error) {
 		if err := s.writeIdentity(id); err != nil {
 			return protocol.Start{}, nil, err
 		}
+		if rec != nil {
+			// The list was changed by stopping every node: the record
+			// holds only a promise in the old list's first slot, void
+			// like every other promise of a Restored start.
+			if err := s.removeConfig(); err != nil {
+				return protocol.Start{}, nil, err
+			}
+			rec = nil
+		}
+	}
+	n.genesis = sortedCopy(id.Voters)
+	if len(n.genesis) == 0 {
+		n.genesis = sortedCopy(n.cfg.Voters) // a dir bound by an older version
 	}
 	nodeID, _ := hex.DecodeString(id.ID) // checked by parseIdentity
 	boot, err := s.nextBoot()
@@ -299,7 +344,7 @@ func (n *Node) recover() (protocol.Start, []byte, error) {
 	if n.cfg.NewCluster && used {
 		n.log.Info("NewCluster ignored: the data dir is not empty", "dir", n.cfg.DataDir)
 	}
-	start := protocol.Start{Boot: boot, Bounds: bounds, Peers: peers}
+	start := protocol.Start{Boot: boot, Bounds: bounds, Peers: peers, Config: rec}
 	switch {
 	case st != nil && n.cfg.Restored:
 		// R18: a restored state may be older than what this voter promised
@@ -355,23 +400,38 @@ func (n *Node) startMemberlist() error {
 	mc.BindPort = n.cfg.BindPort
 	mc.AdvertisePort = n.cfg.BindPort
 	mc.Transport = n.cfg.Transport
+	// One keyring for memberlist's packets and the direct path's.
+	if n.cfg.SecretKey != nil {
+		kr, err := memberlist.NewKeyring(nil, n.cfg.SecretKey)
+		if err != nil {
+			return fmt.Errorf("%w: SecretKey: %w", ErrConfig, err)
+		}
+		mc.Keyring = kr
+	}
 	if mc.Transport == nil {
 		// memberlist's own NetTransport allocates 64 KiB per received
-		// datagram; ours does not (see udpTransport).
-		t, err := newUDPTransport(n.cfg.BindAddr, n.cfg.BindPort, newStdLogger(n.log))
+		// datagram; ours does not (see udpTransport), and it carries the
+		// direct path (direct.go).
+		codec, err := newDirectCodec(n.cfg.Label, mc.Keyring)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		n.direct = directPath{send: !n.cfg.MemberlistDatagrams, out: codec, in: &directReader{codec: codec.clone()}}
+		t, err := newUDPTransport(n.cfg.BindAddr, n.cfg.BindPort, newStdLogger(n.log), n.receiveDirect)
 		if err != nil {
 			return err
 		}
+		n.direct.tr = t
 		mc.Transport = t
 		mc.AdvertisePort = t.port()
 	}
 	mc.Label = n.cfg.Label
 	mc.EnableCompression = false // LZW costs ~3x latency for nothing here
+	currentGossipSettings().apply(mc)
 	// A node that crashed and comes back on another address may take its
 	// name back once gossip has declared the old one dead for this long.
 	mc.DeadNodeReclaimTime = deadNodeReclaim
-	mc.SecretKey = n.cfg.SecretKey
-	mc.Delegate = &delegate{n: n, meta: n.meta}
+	mc.Delegate = &delegate{n: n}
 	mc.Events = n.peers
 	mc.Alive = n.guard    // R17, R18: sees every alive message first
 	mc.Conflict = n.guard // R18: two addresses under one name
@@ -391,11 +451,11 @@ func (n *Node) startMemberlist() error {
 func (n *Node) Name() string { return n.cfg.Name }
 
 // Addr is the "host:port" other nodes can Join.
-func (n *Node) Addr() string { return n.ml.LocalNode().Address() }
+func (n *Node) Addr() string { return n.addr }
 
 // Members lists the nodes gossip knows as alive, sorted by name. It is a
 // hint: gossip never decides a quorum (R1).
-func (n *Node) Members() []Member { return n.peers.list(n.m.ID()) }
+func (n *Node) Members() []Member { return n.peers.list(n.currentMeta()) }
 
 // Leave ends this node's part in the cluster cleanly: it fails pending
 // requests with ErrClosed, ends every tenure it holds (their Err becomes
@@ -442,6 +502,7 @@ func (n *Node) Leave(ctx context.Context) error {
 	if err := n.ml.Shutdown(); err != nil {
 		errs = append(errs, err)
 	}
+	n.bg.Wait()
 	n.store.close()
 	return errors.Join(errs...)
 }
@@ -461,6 +522,7 @@ func (n *Node) Shutdown() error {
 	}
 	n.stopped = true
 	err := n.ml.Shutdown()
+	n.bg.Wait()
 	n.store.close() // the owner goroutine, the only writer, has exited
 	return err
 }

@@ -15,9 +15,13 @@ import (
 // Observation timing.
 const (
 	// observePoll is how often, on average, an observer asks the voters
-	// who holds its lease name, whatever gossip said: it catches
-	// announcements the gossip lost. Each poll is one query round trip to
-	// the voters. The actual interval is drawn from [¾, 1¼] of it.
+	// who holds its lease name when gossip told it nothing since the last
+	// poll: it catches announcements the gossip lost, and holders that do
+	// not announce. While a known tenure's announcements keep arriving
+	// (a Campaign holder announces each renewal), the observer does not
+	// poll: the announcements are its notices. Each poll is one query
+	// round trip to the voters. The actual interval is drawn from [¾, 1¼]
+	// of it.
 	observePoll = time.Second
 	// observeRefresh is how long before a known tenure would run out an
 	// observer asks the voters whether it was renewed, when no
@@ -67,10 +71,12 @@ type queryAnswer struct {
 // How it hears: a holder that won through Campaign announces each new
 // tenure, each renewal and its end by gossip, which reaches the members
 // within about a gossip round (200ms on a LAN); and the observer asks the
-// voters (as Holder does) about once a second, and shortly before a known
-// tenure would run out when no renewal was announced. So a change reaches
-// every member within about a round trip plus a gossip round (holders that
-// do not announce: within a poll), and a tenure nobody renewed is reported
+// voters (as Holder does) about once a second when gossip told it nothing
+// since it last asked, and shortly before a known tenure would run out
+// when no renewal was announced: a Campaign leader's observers, hearing
+// its renewals, do not poll. So a change reaches every member within about
+// a round trip plus a gossip round (holders that do not announce, or lost
+// announcements: within a poll or two), and a tenure nobody renewed is reported
 // vacant at the latest when its remaining time runs out on this node's
 // clock, even if this node can reach no one. A tenure the voters still
 // report, including one held over by a lock delay (WithLockDelay), is
@@ -118,6 +124,7 @@ type observer struct {
 	closed    uint64    // highest token known to have ended
 
 	refreshedFor time.Time // the expiry a refresh query was sent for
+	news         bool      // an announcement arrived since the last poll
 	nextPoll     time.Time
 	querying     bool
 	answers      chan queryAnswer // capacity 1: the query goroutine never blocks
@@ -195,8 +202,21 @@ func (o *observer) due(ctx context.Context, now time.Time) {
 		}
 	}
 	if !now.Before(o.nextPoll) {
-		o.query(ctx, now)
+		if o.news && o.cur.Node != "" {
+			// Gossip told this observer of the known tenure since the
+			// last poll: no need to ask the voters this time.
+			o.news = false
+			o.nextPoll = o.drawPoll(now)
+		} else {
+			o.query(ctx, now)
+		}
 	}
+}
+
+// drawPoll is the instant of the next periodic poll after now.
+func (o *observer) drawPoll(now time.Time) time.Time {
+	lo, hi := int64(observePoll)*3/4, int64(observePoll)*5/4
+	return now.Add(time.Duration(lo + o.rnd.Int64N(hi-lo+1)))
 }
 
 // query asks the voters who holds the name, unless a query is already in
@@ -207,8 +227,8 @@ func (o *observer) query(ctx context.Context, now time.Time) bool {
 		return false
 	}
 	o.querying = true
-	lo, hi := int64(observePoll)*3/4, int64(observePoll)*5/4
-	o.nextPoll = now.Add(time.Duration(lo + o.rnd.Int64N(hi-lo+1)))
+	o.news = false
+	o.nextPoll = o.drawPoll(now)
 	go func() {
 		h, err := o.n.Holder(ctx, o.name)
 		o.answers <- queryAnswer{h: h, err: err, sentAt: now}
@@ -218,6 +238,7 @@ func (o *observer) query(ctx context.Context, now time.Time) bool {
 
 // heard applies an announcement.
 func (o *observer) heard(nw news) {
+	o.news = true
 	a := nw.a
 	switch a.kind {
 	case annTenure:

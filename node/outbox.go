@@ -65,8 +65,12 @@ func (ob *outbox) piggyback(now protocol.Time, msg protocol.Message) *protocol.R
 	return nil
 }
 
-// send encodes and sends msgs, best effort: a lost datagram is retried by
-// the protocol, never by the transport.
+// send queues msgs for their peers, in order; sendQueued sends them. The
+// owner goroutine sends before it delivers an Output's events and at the
+// end of each pass (settle), so that messages to one peer from outputs
+// without events (a Tick's deferred Releases, the starts put off behind
+// them) share datagrams with what follows: sending was most of a busy
+// client's CPU (issue 16).
 func (n *Node) send(msgs []protocol.Envelope) {
 	if len(msgs) == 0 {
 		return
@@ -83,22 +87,24 @@ func (n *Node) send(msgs []protocol.Envelope) {
 		}
 		ob.byPeer[e.To] = append(q, e.Msg)
 	}
+}
+
+// sendQueued encodes and sends the queued messages, best effort: a lost
+// datagram is retried by the protocol, never by the transport.
+func (n *Node) sendQueued() {
+	ob := n.outbox
 	for _, to := range ob.order {
 		q := ob.byPeer[to]
-		if peer := n.peers.get(to); peer == nil {
+		if peer, ok := n.peers.route(to); !ok {
 			// Not (yet, or no longer) in the member list: the protocol
 			// retries, and gossip may know the peer by then.
 			n.stats.unroutable.Add(uint64(len(q)))
 			delete(ob.byPeer, to) // names seen once must not accumulate
 		} else {
-			err := ob.enc.Encode(protocol.Header{From: n.cfg.Name, ID: n.m.ID()}, q, func(b []byte) {
-				if err := n.ml.SendBestEffort(peer, b); err != nil {
-					n.stats.sendErrors.Add(1)
-					n.log.Debug("send failed", "peer", to, "err", err)
-					return
-				}
-				n.stats.packetsOut.Add(1)
-				n.stats.bytesOut.Add(uint64(len(b)))
+			// The form the peer says it reads: runs of renewals and
+			// answers for a peer of protocol.WireVersionRuns.
+			err := ob.enc.EncodeFor(protocol.Header{From: n.cfg.Name, ID: n.m.ID()}, peer.wire, q, func(b []byte) {
+				n.sendDatagram(peer, b)
 			})
 			if err != nil {
 				n.stats.sendErrors.Add(1)

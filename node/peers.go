@@ -2,12 +2,11 @@ package node
 
 import (
 	"bytes"
+	"net/netip"
 	"sort"
 	"sync"
 
 	"github.com/hashicorp/memberlist"
-
-	"github.com/tenure-dev/tenure/protocol"
 )
 
 // Member describes one node of the cluster as gossip sees it. It is a hint:
@@ -31,9 +30,14 @@ type Member struct {
 	// NodeID is the ID of its data dir (made at the dir's first start;
 	// random per process without one), in hex.
 	NodeID string
-	// Mismatch reports that its cluster ID or voter list differs from
-	// this node's (R17): each side refuses the other's datagrams. Fix
-	// the configuration; see Stats.MismatchedMembers.
+	// Epoch is the epoch of the voter configuration it runs (R21): 0
+	// until the voters are changed online, and for an older version.
+	Epoch uint64
+	// Mismatch reports that its cluster ID differs from this node's, or
+	// its voter list at the same epoch (R17): each side refuses the
+	// other's datagrams. Fix the configuration; see
+	// Stats.MismatchedMembers. A member at another epoch of this
+	// cluster is not a mismatch: the side behind catches up.
 	Mismatch bool
 }
 
@@ -44,15 +48,39 @@ type Member struct {
 type peers struct {
 	mu    sync.RWMutex
 	nodes map[string]*memberlist.Node
+	// routes says, per name, where and how to send protocol datagrams;
+	// made by put.
+	routes map[string]route
 	// gone, if set, is told of each member that left or died.
 	gone func(name string)
+}
+
+// route is how the owner goroutine reaches a peer.
+type route struct {
+	node *memberlist.Node
+	// addr is the peer's UDP address; direct reports that its gossip
+	// metadata says it accepts direct datagrams (direct.go).
+	addr   netip.AddrPort
+	direct bool
+	// wire is the protocol wire version its gossip metadata advertises:
+	// the datagram form it reads (protocol.Encoder.EncodeFor).
+	wire byte
 }
 
 func (p *peers) put(n *memberlist.Node) {
 	c := *n
 	c.Meta = bytes.Clone(n.Meta)
+	m, _ := decodeMeta(c.Meta)
+	r := route{node: &c, wire: m.wire}
+	if ip, ok := netip.AddrFromSlice(c.Addr); ok {
+		r.addr, r.direct = netip.AddrPortFrom(ip.Unmap(), c.Port), m.direct
+	}
 	p.mu.Lock()
 	p.nodes[c.Name] = &c
+	if p.routes == nil {
+		p.routes = map[string]route{}
+	}
+	p.routes[c.Name] = r
 	p.mu.Unlock()
 }
 
@@ -66,6 +94,7 @@ func (p *peers) NotifyUpdate(n *memberlist.Node) { p.put(n) }
 func (p *peers) NotifyLeave(n *memberlist.Node) {
 	p.mu.Lock()
 	delete(p.nodes, n.Name)
+	delete(p.routes, n.Name)
 	p.mu.Unlock()
 	if p.gone != nil {
 		p.gone(n.Name)
@@ -85,9 +114,17 @@ func (p *peers) get(name string) *memberlist.Node {
 	return p.nodes[name]
 }
 
-// list describes the members; self is this node's identity, against
+// route is how to reach name; ok is false if gossip does not know it.
+func (p *peers) route(name string) (r route, ok bool) {
+	p.mu.RLock()
+	r, ok = p.routes[name]
+	p.mu.RUnlock()
+	return r, ok
+}
+
+// list describes the members; self is this node's metadata, against
 // which Mismatch is judged.
-func (p *peers) list(self protocol.Identity) []Member {
+func (p *peers) list(self memberMeta) []Member {
 	p.mu.RLock()
 	out := make([]Member, 0, len(p.nodes))
 	for _, n := range p.nodes {
@@ -95,7 +132,8 @@ func (p *peers) list(self protocol.Identity) []Member {
 		mb := Member{Name: n.Name, Addr: n.Address(), Voter: m.voter, Wire: m.wire}
 		if m.ext {
 			mb.Cluster, mb.Fingerprint, mb.VoterList, mb.NodeID = m.id.Cluster, m.id.Voters, m.voters, m.nodeIDString()
-			mb.Mismatch = m.id != self
+			mb.Epoch = m.id.Epoch
+			mb.Mismatch = !m.sameCluster(self)
 		}
 		out = append(out, mb)
 	}

@@ -81,7 +81,7 @@ func TestRestartTokensRise(t *testing.T) {
 	if t3 <= t2 {
 		t.Fatalf("token %d after crash restart not above %d", t3, t2)
 	}
-	if p := c.nodes["c"].Stats().Protocol; p.Acquired < 1 || p.Rounds < 1 || p.Sent[protocol.TypePrepare] == 0 {
+	if p := c.nodes["c"].Stats().Protocol; p.Acquired < 1 || p.Rounds < 1 || p.Sent[protocol.TypePropose] == 0 {
 		t.Fatalf("protocol counters of c after an acquire: %+v", p)
 	}
 	if era3 := c.nodes["c"].Stats().Era; era3 <= era1 {

@@ -20,7 +20,9 @@ type Stats struct {
 	// Members is how many nodes gossip knows as alive, this one included.
 	Members int
 	// PacketsSent and BytesSent count protocol datagrams handed to the
-	// network; PacketsReceived and BytesReceived those memberlist delivered.
+	// network (their protocol bytes, without framing or encryption);
+	// PacketsReceived and BytesReceived those received, directly or
+	// through memberlist (as they arrived: direct ones with their framing).
 	PacketsSent, BytesSent, PacketsReceived, BytesReceived uint64
 	// DroppedFull counts received datagrams dropped because the owner
 	// goroutine was behind (its queue was full).
@@ -30,6 +32,13 @@ type Stats struct {
 	// sender claiming to be this node; and gossiped election
 	// announcements refused for the same reasons.
 	DroppedMalformed uint64
+	// DroppedForeign counts direct protocol datagrams refused because
+	// they are not this cluster's: another Label, sealed under another
+	// SecretKey (or altered on the way), plaintext while this node has a
+	// key, or sealed while it has none. A misconfigured node, or someone
+	// else's traffic. (memberlist drops its own such packets, and logs
+	// them.)
+	DroppedForeign uint64
 	// DroppedUnroutable counts messages addressed to a node that gossip
 	// does not know (yet); the protocol retries them.
 	DroppedUnroutable uint64
@@ -76,6 +85,7 @@ type Stats struct {
 type counters struct {
 	packetsIn, bytesIn, packetsOut, bytesOut atomic.Uint64
 	queueFull, malformed, unroutable         atomic.Uint64
+	foreign, directIn, directOut             atomic.Uint64
 	sendErrors                               atomic.Uint64
 	held, pending                            atomic.Int64
 	era                                      atomic.Uint32
@@ -144,6 +154,7 @@ func (n *Node) Stats() Stats {
 		BytesReceived:       s.bytesIn.Load(),
 		DroppedFull:         s.queueFull.Load(),
 		DroppedMalformed:    s.malformed.Load(),
+		DroppedForeign:      s.foreign.Load(),
 		DroppedUnroutable:   s.unroutable.Load(),
 		SendErrors:          s.sendErrors.Load(),
 		Renewal:             s.renewal.snapshot(),

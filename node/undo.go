@@ -30,7 +30,7 @@ type dirUndo struct {
 }
 
 // undoFiles are the files a start may write or remove before it serves.
-var undoFiles = []string{identityFile, eraFile, boundsFile, peersFile, stateFile}
+var undoFiles = []string{identityFile, eraFile, boundsFile, peersFile, stateFile, configFile}
 
 // snapshot reads the files a start may change.
 func (s *store) snapshot() (*dirUndo, error) {
