@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tenure-dev/tenure/api"
 	"github.com/tenure-dev/tenure/node"
 	"github.com/tenure-dev/tenure/protocol"
 )
@@ -30,9 +31,8 @@ type Agent struct {
 	// drift is ε, the node's MaxDrift: every deadline handed to a client
 	// is scaled by it (R16, deadlineMS).
 	drift float64
-	// voters, defaultTTL and maxTTL are the node's (Voters, DefaultTTL,
-	// MaxTTL), read once at New.
-	voters             []string
+	// defaultTTL and maxTTL are the node's (DefaultTTL, MaxTTL), read
+	// once at New. The voters are read at each use: they change online.
 	defaultTTL, maxTTL time.Duration
 
 	mu      sync.Mutex
@@ -68,7 +68,6 @@ func New(cfg Config) (*Agent, error) {
 		leases: map[string]*held{},
 		drift:  cfg.Node.MaxDrift(),
 
-		voters:     cfg.Node.Voters(),
 		defaultTTL: cfg.Node.DefaultTTL(),
 		maxTTL:     cfg.Node.MaxTTL(),
 
@@ -128,14 +127,14 @@ func (a *Agent) isClosed() bool {
 
 // grants lists the leases held through the agent, sorted by name, with
 // deadlines counted from received (R16); never with lease keys.
-func (a *Agent) grants(received time.Time) []Grant {
+func (a *Agent) grants(received time.Time) []api.Grant {
 	a.mu.Lock()
 	hs := make([]*held, 0, len(a.leases))
 	for _, h := range a.leases {
 		hs = append(hs, h)
 	}
 	a.mu.Unlock()
-	out := make([]Grant, 0, len(hs))
+	out := make([]api.Grant, 0, len(hs))
 	for _, h := range hs {
 		g := h.grant(received)
 		g.Mode = "keepalive"
@@ -149,17 +148,19 @@ func (a *Agent) grants(received time.Time) []Grant {
 }
 
 // membership reports members and the voter quorum as gossip sees them.
-func (a *Agent) membership() Members {
+func (a *Agent) membership() api.Members {
+	k := a.n.Voters()
+	all := k.All()
 	voters := map[string]bool{}
-	for _, v := range a.voters {
+	for _, v := range all {
 		voters[v] = true
 	}
 	seen := map[string]bool{}
-	var out Members
+	var out api.Members
 	out.Self = a.n.Name()
 	for _, m := range a.n.Members() {
 		seen[m.Name] = true
-		mm := Member{Name: m.Name, Addr: m.Addr, Voter: voters[m.Name], Alive: true, Mismatch: m.Mismatch}
+		mm := api.Member{Name: m.Name, Addr: m.Addr, Voter: voters[m.Name], Alive: true, Mismatch: m.Mismatch}
 		if m.Mismatch {
 			mm.Cluster, mm.Voters = m.Cluster, m.VoterList
 		}
@@ -168,17 +169,17 @@ func (a *Agent) membership() Members {
 			out.Quorum.Alive++
 		}
 	}
-	for _, v := range a.voters {
+	for _, v := range all {
 		if !seen[v] {
-			out.Members = append(out.Members, Member{Name: v, Voter: true})
+			out.Members = append(out.Members, api.Member{Name: v, Voter: true})
 		}
 	}
 	sort.Slice(out.Members, func(i, j int) bool { return out.Members[i].Name < out.Members[j].Name })
-	out.Quorum.Voters = len(a.voters)
-	out.Quorum.Majority = out.Quorum.Alive > len(a.voters)/2
+	out.Quorum.Voters = len(all)
+	out.Quorum.Majority = out.Quorum.Alive > len(all)/2
 	s := a.n.Stats()
-	out.Node = NodeState{
-		Cluster: a.n.ClusterID(), Voters: protocol.VoterList(a.voters),
+	out.Node = api.NodeState{
+		Cluster: a.n.ClusterID(), Voters: protocol.VoterList(all),
 		Quarantined: s.Quarantined, QuarantineLeftMS: s.QuarantineLeft.Milliseconds(),
 		Verifying: s.Verifying, StaleStart: s.StaleStart,
 		MismatchedMembers: s.MismatchedMembers, DuplicateNames: s.DuplicateNames,

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/tenure-dev/tenure/api"
 )
 
 // TestBadInput sends every kind of bad request and checks that the agent
@@ -85,7 +87,7 @@ func TestBadInput(t *testing.T) {
 			if code != tc.status {
 				t.Fatalf("%s %s: status %d, want %d; body %s", tc.method, tc.path, code, tc.status, b)
 			}
-			var e ErrorResponse
+			var e api.ErrorResponse
 			if err := json.Unmarshal(b, &e); err != nil || e.Error == "" {
 				t.Fatalf("body %q is not a JSON error: %v", b, err)
 			}
@@ -128,7 +130,7 @@ func TestAuth(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var e ErrorResponse
+				var e api.ErrorResponse
 				_ = json.NewDecoder(resp.Body).Decode(&e)
 				resp.Body.Close()
 				if resp.StatusCode != tc.status {

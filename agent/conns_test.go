@@ -89,17 +89,17 @@ func TestSlowConnectionsAreClosed(t *testing.T) {
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
 	defer hc.CloseIdleConnections()
 	c := &api.Client{BaseURL: base, HTTP: hc}
-	g, _, err := c.Acquire(ctx, "steady", AcquireRequest{TTL: Duration(2 * time.Second)})
+	g, _, err := c.Acquire(ctx, "steady", api.AcquireRequest{TTL: api.Duration(2 * time.Second)})
 	if err != nil {
 		t.Fatalf("acquire: %v", err)
 	}
 	// A watch stream and a hold stream, opened first.
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	watched := make(chan HolderHint, 64)
+	watched := make(chan api.HolderHint, 64)
 	go func() {
 		defer close(watched)
-		_ = (&api.Client{BaseURL: base, HTTP: &http.Client{Transport: &http.Transport{}}}).Watch(watchCtx, "steady", func(h HolderHint) bool {
+		_ = (&api.Client{BaseURL: base, HTTP: &http.Client{Transport: &http.Transport{}}}).Watch(watchCtx, "steady", func(h api.HolderHint) bool {
 			watched <- h
 			return true
 		})
@@ -177,7 +177,7 @@ func TestSlowConnectionsAreClosed(t *testing.T) {
 
 	// The hold stream outlived many read deadlines.
 	for events.Scan() {
-		var ev Grant
+		var ev api.Grant
 		mustJSON(t, events.Bytes(), &ev)
 		if ev.Event != "acquired" && ev.Event != "renewed" {
 			t.Fatalf("hold stream event %+v", ev)

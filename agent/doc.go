@@ -12,6 +12,8 @@
 //	GET    /v1/leases/{name}            the voters' hint of who holds it (R14)
 //	GET    /v1/leases                   the leases held through this agent
 //	GET    /v1/members                  gossip members and the voter quorum
+//	GET    /v1/voters                   the adopted voter configuration (api.Voters)
+//	PUT    /v1/voters                   change the voters online (body SetVotersRequest), answered when done
 //	GET    /healthz                     liveness (no token needed)
 //	GET    /readyz                      readiness: 200 when a majority of voters answers and this node is out of quarantine, else 503 with the reason
 //	GET    /metrics                     Prometheus text format
@@ -111,7 +113,7 @@
 // dot-segments, which clients and proxies remove from paths) and minus
 // names with invisible runes (format characters such as the bidi
 // override U+202E or the zero-width space U+200B, other default-ignorable
-// code points, non-ASCII spaces): see CheckName. They get 400. Send a name
+// code points, non-ASCII spaces): see api.CheckName. They get 400. Send a name
 // as one URL path segment, percent-encoded (api.Client does; "/" as %2F).
 //
 // # Limits

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenure-dev/tenure/api"
 	"github.com/tenure-dev/tenure/node"
 )
 
@@ -167,7 +168,7 @@ func TestKeepaliveExpiryConservative(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("keepalive: %d %s", code, b)
 	}
-	var k Grant
+	var k api.Grant
 	mustJSON(t, b, &k)
 	if d := stretch(ksent, k.DeadlineMS); d.After(mine) {
 		mine = d
@@ -241,22 +242,22 @@ func TestLeaseKey(t *testing.T) {
 // from JSON numbers only as plain digits up to 2^53-1.
 func TestTokenJSON(t *testing.T) {
 	big := uint64(1)<<63 + 12345 // about 9.2e18, like a wall-clock era's tokens
-	b, err := json.Marshal(Grant{Name: "x", Token: big, TokenStr: strconv.FormatUint(big, 10)})
+	b, err := json.Marshal(api.Grant{Name: "x", Token: big, TokenStr: strconv.FormatUint(big, 10)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(b), `"token":"9223372036854788153"`) {
 		t.Fatalf("grant marshals as %s; want the token as a string", b)
 	}
-	var g Grant
+	var g api.Grant
 	if err := json.Unmarshal(b, &g); err != nil || g.Token != big {
 		t.Fatalf("grant round trip: %d, %v; want %d", g.Token, err, big)
 	}
-	hb, _ := json.Marshal(HolderHint{Token: big})
+	hb, _ := json.Marshal(api.HolderHint{Token: big})
 	if !strings.Contains(string(hb), `"token":"9223372036854788153"`) {
 		t.Fatalf("holder hint marshals as %s; want the token as a string", hb)
 	}
-	if tb, _ := json.Marshal(Token(big)); string(tb) != `"9223372036854788153"` {
+	if tb, _ := json.Marshal(api.Token(big)); string(tb) != `"9223372036854788153"` {
 		t.Fatalf("Token marshals as %s", tb)
 	}
 	for _, tc := range []struct {
@@ -266,7 +267,7 @@ func TestTokenJSON(t *testing.T) {
 	}{
 		{`"9223372036854788153"`, big, true},
 		{`"18446744073709551615"`, 1<<64 - 1, true},
-		{`9007199254740991`, MaxNumberToken, true},
+		{`9007199254740991`, api.MaxNumberToken, true},
 		{`4294967297`, 4294967297, true},
 		{`9007199254740992`, 0, false}, // 2^53: may be a rounded 2^53+1
 		{`9223372036854788153`, 0, false},
@@ -278,7 +279,7 @@ func TestTokenJSON(t *testing.T) {
 		{`""`, 0, false},
 		{`true`, 0, false},
 	} {
-		var tok Token
+		var tok api.Token
 		err := json.Unmarshal([]byte(tc.in), &tok)
 		if (err == nil) != tc.ok || (tc.ok && uint64(tok) != tc.want) {
 			t.Errorf("Token from %s: %d, %v; want %d (ok %v)", tc.in, tok, err, tc.want, tc.ok)
@@ -303,16 +304,16 @@ func TestBigTokensOverHTTP(t *testing.T) {
 	if !ok {
 		t.Fatalf("token in %s is not a JSON string", b)
 	}
-	var g Grant
+	var g api.Grant
 	mustJSON(t, b, &g)
-	if g.Token <= MaxNumberToken || s != strconv.FormatUint(g.Token, 10) {
+	if g.Token <= api.MaxNumberToken || s != strconv.FormatUint(g.Token, 10) {
 		t.Fatalf("token %q (%d): want a wall-clock era's token above 2^53", s, g.Token)
 	}
 	if code, b := f.doKey("POST", "/v1/leases/big/keepalive", `{"token":`+s+`}`, g.LeaseKey); code != 400 || !strings.Contains(string(b), "rounded") {
 		t.Fatalf("keepalive with the token as a JSON number: %d %s, want 400", code, b)
 	}
 	code, b = f.doKey("POST", "/v1/leases/big/keepalive", `{"token":"`+s+`"}`, g.LeaseKey)
-	var k Grant
+	var k api.Grant
 	mustJSON(t, b, &k)
 	if code != 200 || k.Token != g.Token {
 		t.Fatalf("keepalive with the token as a string: %d %s", code, b)

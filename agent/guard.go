@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/tenure-dev/tenure/api"
 )
 
 // Why a request or a connection was refused: label values of
@@ -44,7 +46,7 @@ type refusal struct {
 //     answers); an empty body may come without a Content-Type.
 func checkLocal(r *http.Request) *refusal {
 	if !localHost(r.Host) {
-		return &refusal{httpError{http.StatusMisdirectedRequest, "Host " + QuoteName(r.Host) + " refused: an agent without --http-token-file answers only Host localhost or an IP address (a web page may reach it under another name by DNS rebinding)"}, refusedHost}
+		return &refusal{httpError{http.StatusMisdirectedRequest, "Host " + api.QuoteName(r.Host) + " refused: an agent without --http-token-file answers only Host localhost or an IP address (a web page may reach it under another name by DNS rebinding)"}, refusedHost}
 	}
 	if len(r.Header.Values("Origin")) > 0 {
 		return &refusal{httpError{http.StatusForbidden, "requests with an Origin header come from web pages, which an agent without --http-token-file does not serve"}, refusedOrigin}
@@ -57,7 +59,7 @@ func checkLocal(r *http.Request) *refusal {
 		return nil
 	}
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-		what := "Content-Type " + QuoteName(ct)
+		what := "Content-Type " + api.QuoteName(ct)
 		if ct == "" {
 			what = "a body without Content-Type"
 		}

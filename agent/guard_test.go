@@ -16,7 +16,7 @@ import (
 // serve runs one request through the agent's handler directly, with the
 // Host and headers given (a browser's request can carry any Host), and
 // returns the status and the decoded error, if any.
-func (f *fixture) serve(method, host, path, body string, header map[string]string) (int, ErrorResponse) {
+func (f *fixture) serve(method, host, path, body string, header map[string]string) (int, api.ErrorResponse) {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // ends a stream served by mistake
 	defer cancel()
@@ -30,7 +30,7 @@ func (f *fixture) serve(method, host, path, body string, header map[string]strin
 	}
 	rec := httptest.NewRecorder()
 	f.agent.Handler().ServeHTTP(rec, req)
-	var e ErrorResponse
+	var e api.ErrorResponse
 	if rec.Code >= 400 {
 		if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error == "" {
 			f.t.Fatalf("%s %s (Host %q): %d with a body that is not a JSON error: %q", method, path, host, rec.Code, rec.Body.Bytes())
@@ -121,7 +121,7 @@ func TestLocalGuardAccepts(t *testing.T) {
 	c := &api.Client{BaseURL: f.srv.URL}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cg, _, err := c.Acquire(ctx, "client", AcquireRequest{TTL: Duration(2 * time.Second)})
+	cg, _, err := c.Acquire(ctx, "client", api.AcquireRequest{TTL: api.Duration(2 * time.Second)})
 	if err != nil {
 		t.Fatalf("Client.Acquire: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenure-dev/tenure/api"
 	"github.com/tenure-dev/tenure/node"
 	"github.com/tenure-dev/tenure/protocol"
 )
@@ -17,11 +18,11 @@ import (
 // lease an acquire could not have.
 const holderTimeout = 2 * time.Second
 
-// leaseName reads and checks the {name} path segment (CheckName).
+// leaseName reads and checks the {name} path segment (api.CheckName).
 func leaseName(r *http.Request) (string, *httpError) {
 	name := r.PathValue("name")
-	if err := CheckName(name); err != nil {
-		return "", badRequest("%s", strings.TrimPrefix(err.Error(), ErrBadName.Error()+": "))
+	if err := api.CheckName(name); err != nil {
+		return "", badRequest("%s", strings.TrimPrefix(err.Error(), api.ErrBadName.Error()+": "))
 	}
 	return name, nil
 }
@@ -30,7 +31,7 @@ func leaseName(r *http.Request) (string, *httpError) {
 func (a *Agent) handleAcquire(w http.ResponseWriter, r *http.Request) {
 	start := time.Now() // R16: the receipt every deadline of the answer counts from
 	name, herr := leaseName(r)
-	var req AcquireRequest
+	var req api.AcquireRequest
 	if herr == nil {
 		herr = decode(w, r, &req, true)
 	}
@@ -171,7 +172,7 @@ func (a *Agent) trySlots(ctx context.Context, name string, slots int, opts []nod
 func (a *Agent) refuseHeld(w http.ResponseWriter, r *http.Request, name string, cause error) {
 	ctx, cancel := context.WithTimeout(r.Context(), holderTimeout)
 	defer cancel()
-	resp := ErrorResponse{Error: "held"}
+	resp := api.ErrorResponse{Error: "held"}
 	h, err := a.n.Holder(ctx, name)
 	switch {
 	case err == nil:
@@ -209,8 +210,8 @@ func unavailableReason(err error) (reason, msg string) {
 	return node.ReasonNoQuorum, err.Error()
 }
 
-func hint(name string, h node.Holder) *HolderHint {
-	return &HolderHint{
+func hint(name string, h node.Holder) *api.HolderHint {
+	return &api.HolderHint{
 		Name: name, Node: h.Node, Token: h.Token, TokenStr: strconv.FormatUint(h.Token, 10),
 		Value: string(h.Value), RemainingMS: h.Remaining.Milliseconds(), Hint: true,
 	}
@@ -230,7 +231,7 @@ func (a *Agent) handleKeepalive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, herr := leaseName(r)
-	var req KeepaliveRequest
+	var req api.KeepaliveRequest
 	if herr == nil {
 		herr = decode(w, r, &req, false)
 	}
@@ -242,12 +243,12 @@ func (a *Agent) handleKeepalive(w http.ResponseWriter, r *http.Request) {
 		writeError(w, herr.status, herr.msg)
 		return
 	}
-	key := r.Header.Get(LeaseKeyHeader)
+	key := r.Header.Get(api.LeaseKeyHeader)
 	if key == "" {
 		key = req.LeaseKey
 	}
 	h, err := a.lookup(name, uint64(req.Token), key)
-	var g Grant
+	var g api.Grant
 	if err == nil {
 		g, err = h.keepalive(received)
 	}
@@ -282,7 +283,7 @@ func (a *Agent) handleRelease(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("token %q is not a positive 64-bit integer", ts))
 		return
 	}
-	h, err := a.lookup(name, token, r.Header.Get(LeaseKeyHeader))
+	h, err := a.lookup(name, token, r.Header.Get(api.LeaseKeyHeader))
 	if err == nil {
 		if err = h.release(r.Context(), reasonClient); err != nil {
 			err = fmt.Errorf("%w: %w", ErrGone, err)
@@ -364,7 +365,7 @@ func (a *Agent) handleList(w http.ResponseWriter, r *http.Request) {
 		a.handleListAll(w, r)
 		return
 	}
-	writeJSON(w, http.StatusOK, Leases{Leases: a.grants(time.Now())}) // never with lease keys
+	writeJSON(w, http.StatusOK, api.Leases{Leases: a.grants(time.Now())}) // never with lease keys
 }
 
 // handleMembers serves GET /v1/members.
@@ -385,44 +386,11 @@ func (a *Agent) handleHealth(w http.ResponseWriter, r *http.Request) {
 // readyTimeout bounds the voters probe of GET /readyz.
 const readyTimeout = 2 * time.Second
 
-// Readiness is the answer of GET /readyz.
-type Readiness struct {
-	// Status is "ready", "unavailable" or "closing".
-	Status string `json:"status"`
-	// Error says why the agent is not ready ("no quorum: 1 of 3 voters
-	// answered", "quarantined for 12.3s more (...)"); empty when ready.
-	Error string `json:"error,omitempty"`
-	// Node is this agent's node name.
-	Node string `json:"node"`
-	// Answered is how many voters answered the probe, this node included;
-	// Voters lists each with its reachability.
-	Answered int          `json:"answered"`
-	Voters   []VoterReach `json:"voters"`
-	// Quarantined is true while this voter sits out its quarantine or
-	// waits for its start to be confirmed (R9, R18); QuarantineLeftMS is
-	// how long it has to go.
-	Quarantined      bool  `json:"quarantined"`
-	QuarantineLeftMS int64 `json:"quarantine_left_ms"`
-}
-
-// VoterReach is one voter in Readiness.
-type VoterReach struct {
-	// Name is the voter's name; Self is true for this agent's node.
-	Name string `json:"name"`
-	Self bool   `json:"self,omitempty"`
-	// Answered is true if it answered the probe (a voter that answers
-	// after a majority did may show false).
-	Answered bool `json:"answered"`
-	// LastAnswerMS is how long ago it last answered any request of this
-	// node, in milliseconds; -1 if never (and for this node).
-	LastAnswerMS int64 `json:"last_answer_ms"`
-}
-
 // handleReady serves GET /readyz: 200 when a majority of voters answers a
 // probe and this node is not in quarantine, else 503 with the reason.
 // Unlike /healthz (the process serves), it says whether leases can be had.
 func (a *Agent) handleReady(w http.ResponseWriter, r *http.Request) {
-	resp := Readiness{Status: "ready", Node: a.n.Name(), Voters: []VoterReach{}}
+	resp := api.Readiness{Status: "ready", Node: a.n.Name(), Voters: []api.VoterReach{}}
 	if a.isClosed() {
 		resp.Status, resp.Error = "closing", "agent is shutting down"
 		writeJSON(w, http.StatusServiceUnavailable, resp)
@@ -437,7 +405,7 @@ func (a *Agent) handleReady(w http.ResponseWriter, r *http.Request) {
 		if v.LastAnswer >= 0 {
 			last = v.LastAnswer.Milliseconds()
 		}
-		resp.Voters = append(resp.Voters, VoterReach{Name: v.Name, Self: v.Self, Answered: v.Answered, LastAnswerMS: last})
+		resp.Voters = append(resp.Voters, api.VoterReach{Name: v.Name, Self: v.Self, Answered: v.Answered, LastAnswerMS: last})
 	}
 	switch {
 	case err == nil:

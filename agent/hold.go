@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tenure-dev/tenure/api"
 	"github.com/tenure-dev/tenure/node"
 )
 
@@ -26,7 +27,7 @@ func (a *Agent) stream(w http.ResponseWriter, r *http.Request, h *held, received
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
-	send := func(g Grant) bool {
+	send := func(g api.Grant) bool {
 		_ = rc.SetWriteDeadline(time.Now().Add(h.ttl))
 		return enc.Encode(g) == nil && rc.Flush() == nil
 	}
@@ -79,7 +80,7 @@ func (a *Agent) stream(w http.ResponseWriter, r *http.Request, h *held, received
 // tell computes a hold-stream event for a stream received at received,
 // and records the deadline it is computed from as told before the event
 // is written: a write that fails may still have reached the client.
-func (h *held) tell(received time.Time) Grant {
+func (h *held) tell(received time.Time) api.Grant {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	d := h.lease.Deadline()

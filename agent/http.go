@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tenure-dev/tenure/api"
 )
 
 // routes builds the API: the mux, wrapped in the checks every request
@@ -30,6 +32,8 @@ func (a *Agent) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /v1/leases", a.handleList)
 	mux.HandleFunc("GET /v1/members", a.handleMembers)
+	mux.HandleFunc("GET /v1/voters", a.handleVoters)
+	mux.HandleFunc("PUT /v1/voters", a.handleSetVoters)
 	mux.HandleFunc("GET /healthz", a.handleHealth)
 	mux.HandleFunc("GET /readyz", a.handleReady)
 	metrics := promhttp.HandlerFor(a.cfg.Registry, promhttp.HandlerOpts{})
@@ -142,7 +146,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeError writes {"error": msg} with the given status.
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, ErrorResponse{Error: msg})
+	writeJSON(w, status, api.ErrorResponse{Error: msg})
 }
 
 // httpError is a request failure with its HTTP status.

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tenure-dev/tenure/api"
 	"github.com/tenure-dev/tenure/node"
 )
 
@@ -31,7 +32,7 @@ var errHoldMode = errors.New("agent: lease is kept alive by its hold stream, not
 
 // errBadKey means a keepalive or DELETE came without the tenure's lease
 // key, or with a wrong one (HTTP 403).
-var errBadKey = errors.New("agent: lease key missing or wrong: only the client that acquired the tenure may renew or release it (send its lease_key in the " + LeaseKeyHeader + " header)")
+var errBadKey = errors.New("agent: lease key missing or wrong: only the client that acquired the tenure may renew or release it (send its lease_key in the " + api.LeaseKeyHeader + " header)")
 
 // leaseKeyBytes is the size of a lease key: 128 random bits.
 const leaseKeyBytes = 16
@@ -162,17 +163,17 @@ func (h *held) watch() {
 // the expiry, or once the agent has decided to release the tenure, gets
 // ErrGone and changes nothing: the decision and the extension exclude each
 // other under h.mu (R15).
-func (h *held) keepalive(received time.Time) (Grant, error) {
+func (h *held) keepalive(received time.Time) (api.Grant, error) {
 	if h.hold {
-		return Grant{}, errHoldMode
+		return api.Grant{}, errHoldMode
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
 	case h.released || h.lease.Err() != nil:
-		return Grant{}, fmt.Errorf("%w: %v", ErrGone, h.endCauseLocked())
+		return api.Grant{}, fmt.Errorf("%w: %v", ErrGone, h.endCauseLocked())
 	case !received.Before(h.expiry):
-		return Grant{}, fmt.Errorf("%w: keepalive received %v after the keepalive expiry; the agent frees the lease", ErrGone, received.Sub(h.expiry).Round(time.Millisecond))
+		return api.Grant{}, fmt.Errorf("%w: keepalive received %v after the keepalive expiry; the agent frees the lease", ErrGone, received.Sub(h.expiry).Round(time.Millisecond))
 	}
 	expiry := h.expiry
 	if e := received.Add(h.ttl); e.After(expiry) {
@@ -180,7 +181,7 @@ func (h *held) keepalive(received time.Time) (Grant, error) {
 	}
 	ms := deadlineMS(minTime(h.lease.Deadline(), expiry), received, h.a.drift)
 	if ms <= 0 {
-		return Grant{}, fmt.Errorf("%w: the node's deadline for the tenure has passed", ErrGone)
+		return api.Grant{}, fmt.Errorf("%w: the node's deadline for the tenure has passed", ErrGone)
 	}
 	h.expiry = expiry
 	h.timer.Reset(time.Until(expiry))
@@ -245,7 +246,7 @@ func (h *held) free(ctx context.Context) error {
 }
 
 // grant describes the tenure for a listing read at received.
-func (h *held) grant(received time.Time) Grant {
+func (h *held) grant(received time.Time) api.Grant {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	d := h.lease.Deadline()
@@ -256,12 +257,12 @@ func (h *held) grant(received time.Time) Grant {
 }
 
 // grantLocked is the answer with deadline ms, without the lease key.
-func (h *held) grantLocked(ms int64) Grant {
-	return Grant{
+func (h *held) grantLocked(ms int64) api.Grant {
+	return api.Grant{
 		Name:       h.lease.Name(),
 		Token:      h.lease.Token(),
 		TokenStr:   strconv.FormatUint(h.lease.Token(), 10),
-		TTL:        Duration(h.ttl),
+		TTL:        api.Duration(h.ttl),
 		DeadlineMS: ms,
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenure-dev/tenure/api"
 	"github.com/tenure-dev/tenure/node"
 )
 
@@ -30,7 +31,7 @@ func TestAcquireKeepaliveRelease(t *testing.T) {
 
 	// R14: anyone may ask who holds it, and is told it is a hint.
 	code, b := f.do("GET", "/v1/leases/job", "")
-	var h HolderHint
+	var h api.HolderHint
 	mustJSON(t, b, &h)
 	if code != 200 || h.Node != "a" || h.Token != g.Token || h.Value != "worker-1" || !h.Hint || h.RemainingMS <= 0 {
 		t.Fatalf("holder: %d %s", code, b)
@@ -38,7 +39,7 @@ func TestAcquireKeepaliveRelease(t *testing.T) {
 
 	// A second client cannot have it, and learns who has.
 	code, b = f.do("POST", "/v1/leases/job", `{}`)
-	var e ErrorResponse
+	var e api.ErrorResponse
 	mustJSON(t, b, &e)
 	if code != http.StatusConflict || e.Error != "held" || e.Holder == nil || e.Holder.Token != g.Token {
 		t.Fatalf("second acquire: %d %s, want 409 held naming token %d", code, b, g.Token)
@@ -49,7 +50,7 @@ func TestAcquireKeepaliveRelease(t *testing.T) {
 	}
 
 	code, b = f.doKey("POST", "/v1/leases/job/keepalive", `{"token":"`+g.TokenStr+`"}`, g.LeaseKey)
-	var k Grant
+	var k api.Grant
 	mustJSON(t, b, &k)
 	if code != 200 || k.Token != g.Token || k.DeadlineMS <= 0 || k.LeaseKey != "" {
 		t.Fatalf("keepalive: %d %s (want no lease_key in it)", code, b)
@@ -115,7 +116,7 @@ func TestKeepaliveKeepsLease(t *testing.T) {
 		if code != 200 {
 			t.Fatalf("keepalive after %v: %d %s", time.Since(start), code, b)
 		}
-		var k Grant
+		var k api.Grant
 		mustJSON(t, b, &k)
 		// The client's own deadline, from when it sent the request.
 		mine := sent.Add(time.Duration(k.DeadlineMS) * time.Millisecond)
@@ -135,7 +136,7 @@ func TestWaitForRelease(t *testing.T) {
 	f := newFixture(t, "")
 	g := f.acquire("queue", `{}`)
 	type answer struct {
-		g        Grant
+		g        api.Grant
 		sent, at time.Time
 	}
 	got := make(chan answer, 1)
@@ -149,7 +150,7 @@ func TestWaitForRelease(t *testing.T) {
 			return
 		}
 		defer resp.Body.Close()
-		var g2 Grant
+		var g2 api.Grant
 		if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&g2) != nil {
 			close(got)
 			return
@@ -195,12 +196,12 @@ func TestHoldStream(t *testing.T) {
 		}
 		return resp, bufio.NewScanner(resp.Body), sent
 	}
-	next := func(sc *bufio.Scanner) Grant {
+	next := func(sc *bufio.Scanner) api.Grant {
 		t.Helper()
 		if !sc.Scan() {
 			t.Fatalf("stream ended: %v", sc.Err())
 		}
-		var g Grant
+		var g api.Grant
 		mustJSON(t, sc.Bytes(), &g)
 		return g
 	}
@@ -287,12 +288,12 @@ func TestCloseAbandons(t *testing.T) {
 		t.Fatalf("hold acquire: %v %v", err, resp)
 	}
 	defer resp.Body.Close()
-	events := make(chan Grant, 64)
+	events := make(chan api.Grant, 64)
 	go func() {
 		defer close(events)
 		sc := bufio.NewScanner(resp.Body)
 		for sc.Scan() {
-			var g Grant
+			var g api.Grant
 			if json.Unmarshal(sc.Bytes(), &g) == nil {
 				events <- g
 			}
@@ -308,7 +309,7 @@ func TestCloseAbandons(t *testing.T) {
 	if err := f.agent.Close(ctx); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	last, stop := first, Grant{}
+	last, stop := first, api.Grant{}
 	for e := range events {
 		if e.Event == "stopping" {
 			stop = e
@@ -353,10 +354,10 @@ func TestMembersAndMetrics(t *testing.T) {
 	f := newFixture(t, "")
 	f.acquire("m", `{}`)
 	code, b := f.do("GET", "/v1/members", "")
-	var m Members
+	var m api.Members
 	mustJSON(t, b, &m)
 	if code != 200 || m.Self != "a" || len(m.Members) != 1 || !m.Members[0].Voter || !m.Members[0].Alive ||
-		m.Quorum != (Quorum{Voters: 1, Alive: 1, Majority: true}) {
+		m.Quorum != (api.Quorum{Voters: 1, Alive: 1, Majority: true}) {
 		t.Fatalf("members: %d %s", code, b)
 	}
 	if m.Node.Cluster != "tenure" || m.Node.Voters != "a" || m.Node.Verifying || m.Node.MismatchedMembers != 0 {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tenure-dev/tenure/api"
 	"github.com/tenure-dev/tenure/node"
 )
 
@@ -28,7 +29,7 @@ func (a *Agent) handleListAll(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	resp := VoterLeases{Hint: true, Voter: v.Voter, ObservedAt: v.ObservedAt, Quarantined: v.Quarantined, Leases: []HolderHint{}}
+	resp := api.VoterLeases{Hint: true, Voter: v.Voter, ObservedAt: v.ObservedAt, Quarantined: v.Quarantined, Leases: []api.HolderHint{}}
 	for _, l := range v.Leases {
 		resp.Leases = append(resp.Leases, *hint(l.Name, l.Holder))
 	}

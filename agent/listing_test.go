@@ -3,6 +3,8 @@ package agent
 import (
 	"net/http"
 	"testing"
+
+	"github.com/tenure-dev/tenure/api"
 )
 
 // TestLeasesAllVoterView checks GET /v1/leases?all=1 on a voter's agent:
@@ -14,10 +16,10 @@ func TestLeasesAllVoterView(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("acquire: %d %s", code, b)
 	}
-	var g Grant
+	var g api.Grant
 	mustJSON(t, b, &g)
 	code, b = f.do("GET", "/v1/leases?all=1", "")
-	var v VoterLeases
+	var v api.VoterLeases
 	mustJSON(t, b, &v)
 	if code != http.StatusOK || !v.Hint || v.Voter != "a" || v.ObservedAt.IsZero() || v.Quarantined || len(v.Leases) != 1 {
 		t.Fatalf("?all=1: %d %s", code, b)
@@ -30,7 +32,7 @@ func TestLeasesAllVoterView(t *testing.T) {
 		t.Fatalf("release: %d %s", code, b)
 	}
 	code, b = f.do("GET", "/v1/leases?all=true", "")
-	v = VoterLeases{}
+	v = api.VoterLeases{}
 	mustJSON(t, b, &v)
 	if code != http.StatusOK || v.Leases == nil || len(v.Leases) != 0 {
 		t.Fatalf("?all=true after release: %d %s", code, b)

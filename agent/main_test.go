@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/tenure-dev/tenure/api"
 	"github.com/tenure-dev/tenure/node"
 )
 
@@ -120,7 +121,7 @@ func (f *fixture) doKey(method, path, body, key string) (int, []byte) {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if key != "" {
-		req.Header.Set(LeaseKeyHeader, key)
+		req.Header.Set(api.LeaseKeyHeader, key)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -137,7 +138,7 @@ func (f *fixture) doKey(method, path, body, key string) (int, []byte) {
 }
 
 // acquire takes name with body and fails the test unless it is granted.
-func (f *fixture) acquire(name, body string) Grant {
+func (f *fixture) acquire(name, body string) api.Grant {
 	f.t.Helper()
 	g, _ := f.acquireSent(name, body)
 	return g
@@ -145,14 +146,14 @@ func (f *fixture) acquire(name, body string) Grant {
 
 // acquireSent is acquire that also returns the instant the request was
 // sent: the client's deadline is that plus the grant's DeadlineMS.
-func (f *fixture) acquireSent(name, body string) (Grant, time.Time) {
+func (f *fixture) acquireSent(name, body string) (api.Grant, time.Time) {
 	f.t.Helper()
 	sent := time.Now()
 	code, b := f.do("POST", "/v1/leases/"+name, body)
 	if code != http.StatusOK {
 		f.t.Fatalf("acquire %s: %d %s", name, code, b)
 	}
-	var g Grant
+	var g api.Grant
 	mustJSON(f.t, b, &g)
 	if len(g.LeaseKey) != 2*leaseKeyBytes {
 		f.t.Fatalf("acquire %s: lease_key %q is not %d hex digits", name, g.LeaseKey, 2*leaseKeyBytes)
@@ -185,13 +186,13 @@ func (f *fixture) eventually(what string, cond func() bool) {
 }
 
 // leases lists the leases held through the agent.
-func (f *fixture) leases() []Grant {
+func (f *fixture) leases() []api.Grant {
 	f.t.Helper()
 	code, b := f.do("GET", "/v1/leases", "")
 	if code != http.StatusOK {
 		f.t.Fatalf("GET /v1/leases: %d %s", code, b)
 	}
-	var ls Leases
+	var ls api.Leases
 	mustJSON(f.t, b, &ls)
 	return ls.Leases
 }

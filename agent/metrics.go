@@ -75,6 +75,13 @@ func newMetrics(a *Agent) (*metrics, error) {
 		gaugeFunc("tenure_watch_streams_max", "The cap on watch streams (--http-max-watches).", func() int64 { return int64(a.cfg.MaxWatches) }),
 		gaugeFunc("tenure_hold_streams", "Hold-mode acquires being served (waiting for the lease or streaming).", a.holds.Load),
 		gaugeFunc("tenure_hold_streams_max", "The cap on hold-mode acquires (--http-max-holds).", func() int64 { return int64(a.cfg.MaxHolds) }),
+		gaugeFunc("tenure_voters_epoch", "Epoch of the voter configuration this node has adopted: 0 until the voters are changed online (tenure voters), then one more per step of a change.", func() int64 { return int64(a.n.Voters().Epoch) }),
+		gaugeFunc("tenure_voters_joint", "1 while the adopted voter configuration is joint (a change is under way: a lease needs a majority of the old and of the new voters), else 0.", func() int64 {
+			if a.n.Voters().Joint() {
+				return 1
+			}
+			return 0
+		}),
 	}
 	bi := buildinfo.Current()
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -143,7 +150,7 @@ var (
 	descPktRecv   = prometheus.NewDesc("tenure_datagrams_received_total", "Protocol datagrams received.", nil, nil)
 	descBytesSent = prometheus.NewDesc("tenure_bytes_sent_total", "Bytes of protocol datagrams sent.", nil, nil)
 	descBytesRecv = prometheus.NewDesc("tenure_bytes_received_total", "Bytes of protocol datagrams received.", nil, nil)
-	descDropped   = prometheus.NewDesc("tenure_datagrams_dropped_total", "Protocol datagrams or messages dropped, by reason: queue_full (received, owner behind), malformed (refused by the decoder), unroutable (to a node gossip does not know), send_error (the transport refused), identity_mismatch (from a node of another cluster ID or voter list, R17).", []string{"reason"}, nil)
+	descDropped   = prometheus.NewDesc("tenure_datagrams_dropped_total", "Protocol datagrams or messages dropped, by reason: queue_full (received, owner behind), malformed (refused by the decoder), unroutable (to a node gossip does not know), send_error (the transport refused), identity_mismatch (from a node of another cluster ID or voter list, R17), foreign (a direct datagram with another label or key, or sealed or plain against the cluster's setting).", []string{"reason"}, nil)
 	descMsgSent   = prometheus.NewDesc("tenure_messages_sent_total", "Protocol messages sent, by type (several share a datagram).", []string{"type"}, nil)
 	descMsgRecv   = prometheus.NewDesc("tenure_messages_received_total", "Protocol messages received, by type.", []string{"type"}, nil)
 	descRounds    = prometheus.NewDesc("tenure_rounds_total", "Protocol rounds started, by kind: acquire or renew.", []string{"kind"}, nil)
@@ -199,6 +206,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descDropped, s.DroppedUnroutable, "unroutable")
 	counter(descDropped, s.SendErrors, "send_error")
 	counter(descDropped, s.MismatchedDatagrams, "identity_mismatch")
+	counter(descDropped, s.DroppedForeign, "foreign")
 	p := s.Protocol
 	for t := 1; t < protocol.NumMsgTypes; t++ {
 		name := protocol.MsgType(t).String()

@@ -67,7 +67,7 @@ func TestClientNames(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, name := range []string{".", ".."} {
-		_, _, err := c.Acquire(ctx, name, AcquireRequest{})
+		_, _, err := c.Acquire(ctx, name, api.AcquireRequest{})
 		if api.StatusOf(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "dot-segment") {
 			t.Errorf("Client.Acquire(%q): %v, want 400 naming the dot-segment", name, err)
 		}
@@ -80,7 +80,7 @@ func TestClientNames(t *testing.T) {
 		if _, err := c.Holder(ctx, name); api.StatusOf(err) != http.StatusBadRequest {
 			t.Errorf("Client.Holder(%q): %v, want 400", name, err)
 		}
-		if err := c.Watch(ctx, name, func(HolderHint) bool { return false }); api.StatusOf(err) != http.StatusBadRequest {
+		if err := c.Watch(ctx, name, func(api.HolderHint) bool { return false }); api.StatusOf(err) != http.StatusBadRequest {
 			t.Errorf("Client.Watch(%q): %v, want 400", name, err)
 		}
 	}
@@ -88,7 +88,7 @@ func TestClientNames(t *testing.T) {
 		t.Fatalf("dot names took leases: %+v", ls)
 	}
 	for _, name := range []string{"a/b", "a/../b", "../x", "x/..", "x/.", "./x", "...", ".a", "a b", "%2e", "%2E%2E", "a?b#c", "keepalive", "a/keepalive", "café", "🙂", `a\b`, "a;b=c"} {
-		g, _, err := c.Acquire(ctx, name, AcquireRequest{TTL: Duration(2 * time.Second)})
+		g, _, err := c.Acquire(ctx, name, api.AcquireRequest{TTL: api.Duration(2 * time.Second)})
 		if err != nil || g.Name != name {
 			t.Errorf("Client.Acquire(%q): %+v %v, want a grant of that name", name, g, err)
 			continue

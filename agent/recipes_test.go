@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tenure-dev/tenure/api"
 )
 
 // A semaphore through HTTP: "slots": N grants distinct slots, each a lease
@@ -52,18 +54,18 @@ func TestWatch(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/x-ndjson" {
 		t.Fatalf("watch answered %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	lines := make(chan HolderHint, 16)
+	lines := make(chan api.HolderHint, 16)
 	go func() {
 		sc := bufio.NewScanner(resp.Body)
 		for sc.Scan() {
-			var h HolderHint
+			var h api.HolderHint
 			if json.Unmarshal(sc.Bytes(), &h) == nil {
 				lines <- h
 			}
 		}
 		close(lines)
 	}()
-	next := func(what string) HolderHint {
+	next := func(what string) api.HolderHint {
 		t.Helper()
 		select {
 		case h, ok := <-lines:
@@ -74,7 +76,7 @@ func TestWatch(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatalf("no watch line for %s", what)
 		}
-		return HolderHint{}
+		return api.HolderHint{}
 	}
 	if h := next("the initial state"); !h.Vacant || !h.Hint {
 		t.Fatalf("initial state of an unheld lease: %+v", h)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenure-dev/tenure/api"
 	"github.com/tenure-dev/tenure/node"
 )
 
@@ -30,7 +31,7 @@ func countObserves(f *fixture) *atomic.Int64 {
 // watcher is one open watch stream and the lines read from it.
 type watcher struct {
 	resp  *http.Response
-	lines chan HolderHint
+	lines chan api.HolderHint
 }
 
 // openWatch opens GET ?watch=1 on name; it returns nil and the status if
@@ -46,12 +47,12 @@ func (f *fixture) openWatch(ctx context.Context, name string) (*watcher, int) {
 		resp.Body.Close()
 		return nil, resp.StatusCode
 	}
-	w := &watcher{resp: resp, lines: make(chan HolderHint, 16)}
+	w := &watcher{resp: resp, lines: make(chan api.HolderHint, 16)}
 	go func() {
 		defer close(w.lines)
 		sc := bufio.NewScanner(resp.Body)
 		for sc.Scan() {
-			var h HolderHint
+			var h api.HolderHint
 			if json.Unmarshal(sc.Bytes(), &h) == nil {
 				w.lines <- h
 			}
@@ -61,7 +62,7 @@ func (f *fixture) openWatch(ctx context.Context, name string) (*watcher, int) {
 }
 
 // next returns the watcher's next line, failing the test if none comes.
-func (w *watcher) next(t *testing.T, what string) HolderHint {
+func (w *watcher) next(t *testing.T, what string) api.HolderHint {
 	t.Helper()
 	select {
 	case h, ok := <-w.lines:
@@ -72,7 +73,7 @@ func (w *watcher) next(t *testing.T, what string) HolderHint {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("no watch line for %s", what)
 	}
-	return HolderHint{}
+	return api.HolderHint{}
 }
 
 func (w *watcher) close() {
@@ -211,7 +212,7 @@ func TestHoldCap(t *testing.T) {
 		t.Fatalf("two hold streams: %d %d", c1, c2)
 	}
 	h3, c3 := hold("h3")
-	var e ErrorResponse
+	var e api.ErrorResponse
 	_ = json.NewDecoder(h3.Body).Decode(&e)
 	if c3 != http.StatusServiceUnavailable || !strings.Contains(e.Error, "--http-max-holds") {
 		t.Fatalf("the 3rd hold: %d %q, want 503 naming --http-max-holds", c3, e.Error)

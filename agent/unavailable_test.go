@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenure-dev/tenure/api"
 	"github.com/tenure-dev/tenure/node"
 )
 
@@ -67,7 +68,7 @@ func TestHTTPUnavailableNoQuorum(t *testing.T) {
 	})
 	for _, body := range []string{`{}`, `{"wait":"1s"}`} {
 		code, b := f.do("POST", "/v1/leases/x", body)
-		var e ErrorResponse
+		var e api.ErrorResponse
 		mustJSON(t, b, &e)
 		if code != http.StatusServiceUnavailable || e.Error != "no quorum: 1 of 3 voters answered" {
 			t.Fatalf("acquire %s: %d %s, want 503 no quorum", body, code, b)
@@ -86,7 +87,7 @@ func TestHTTPUnavailableNoQuorum(t *testing.T) {
 		t.Errorf("no_quorum refusals %v, want 3", v)
 	}
 	code, b := f.do("GET", "/readyz", "")
-	var r Readiness
+	var r api.Readiness
 	mustJSON(t, b, &r)
 	if code != http.StatusServiceUnavailable || r.Status != "unavailable" || r.Error != "no quorum: 1 of 3 voters answered" || len(r.Voters) != 3 {
 		t.Fatalf("readyz: %d %s", code, b)
@@ -105,7 +106,7 @@ func TestHTTPUnavailableNoQuorum(t *testing.T) {
 func TestHTTPUnavailableQuarantined(t *testing.T) {
 	f := newVotersFixture(t, []string{"a"}, false, 30*time.Second)
 	code, b := f.do("POST", "/v1/leases/x", `{}`)
-	var e ErrorResponse
+	var e api.ErrorResponse
 	mustJSON(t, b, &e)
 	if code != http.StatusServiceUnavailable || !strings.HasPrefix(e.Error, "quarantined for ") || !strings.HasSuffix(e.Error, "s more (0 of 1 voters answered)") {
 		t.Fatalf("acquire in quarantine: %d %s", code, b)
@@ -114,7 +115,7 @@ func TestHTTPUnavailableQuarantined(t *testing.T) {
 		t.Errorf("quarantined refusals %v, want 1", v)
 	}
 	code, b = f.do("GET", "/readyz", "")
-	var r Readiness
+	var r api.Readiness
 	mustJSON(t, b, &r)
 	if code != http.StatusServiceUnavailable || !r.Quarantined || r.QuarantineLeftMS <= 0 || !strings.HasPrefix(r.Error, "quarantined for ") {
 		t.Fatalf("readyz in quarantine: %d %s", code, b)
@@ -125,7 +126,7 @@ func TestHTTPUnavailableQuarantined(t *testing.T) {
 func TestHTTPReadyAndHeld(t *testing.T) {
 	f := newFixture(t, "")
 	code, b := f.do("GET", "/readyz", "")
-	var r Readiness
+	var r api.Readiness
 	mustJSON(t, b, &r)
 	if code != http.StatusOK || r.Status != "ready" || r.Answered != 1 || len(r.Voters) != 1 || !r.Voters[0].Self || !r.Voters[0].Answered {
 		t.Fatalf("readyz: %d %s", code, b)

@@ -240,6 +240,41 @@ type NodeState struct {
 	DuplicateNames    uint64 `json:"duplicate_names,omitempty"`
 }
 
+// Readiness is the answer of GET /readyz: 200 when a majority of voters
+// answers a probe and this node is out of quarantine, else 503 with the
+// reason.
+type Readiness struct {
+	// Status is "ready", "unavailable" or "closing".
+	Status string `json:"status"`
+	// Error says why the agent is not ready ("no quorum: 1 of 3 voters
+	// answered", "quarantined for 12.3s more (...)"); empty when ready.
+	Error string `json:"error,omitempty"`
+	// Node is this agent's node name.
+	Node string `json:"node"`
+	// Answered is how many voters answered the probe, this node included;
+	// Voters lists each with its reachability.
+	Answered int          `json:"answered"`
+	Voters   []VoterReach `json:"voters"`
+	// Quarantined is true while this voter sits out its quarantine or
+	// waits for its start to be confirmed (R9, R18); QuarantineLeftMS is
+	// how long it has to go.
+	Quarantined      bool  `json:"quarantined"`
+	QuarantineLeftMS int64 `json:"quarantine_left_ms"`
+}
+
+// VoterReach is one voter in Readiness.
+type VoterReach struct {
+	// Name is the voter's name; Self is true for this agent's node.
+	Name string `json:"name"`
+	Self bool   `json:"self,omitempty"`
+	// Answered is true if it answered the probe (a voter that answers
+	// after a majority did may show false).
+	Answered bool `json:"answered"`
+	// LastAnswerMS is how long ago it last answered any request of this
+	// node, in milliseconds; -1 if never (and for this node).
+	LastAnswerMS int64 `json:"last_answer_ms"`
+}
+
 // Leases is the body of GET /v1/leases.
 type Leases struct {
 	// Leases lists the tenures held through this agent, sorted by name.

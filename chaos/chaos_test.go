@@ -186,9 +186,25 @@ func TestChaos(t *testing.T) {
 // guards against an agent stop that frees its clients' leases only if some
 // holder restart hit a live holder with a waiter out (at least half of
 // them, and at least one), and a stale-copy restart that ran must have
-// been quarantined (that is a violation, reported above).
+// been quarantined (that is a violation, reported above). Every voter
+// change must have completed (issue 17: a 3 -> 5 -> 3 cycle and a
+// replacement work while the clients run), and at least one ran.
 func checkSteps(t *testing.T, cfg Config, res *Result, cmd string) {
 	t.Helper()
+	if enabled(cfg, FaultReconfig) {
+		done := 0
+		for _, r := range res.ReconfigRuns {
+			if r.Done {
+				done++
+			}
+			for _, ch := range r.Changes {
+				t.Logf("voter change (%s) to %v via %s: epoch %d, %d tries, %v %s", r.Kind, ch.To, ch.Via, ch.Epoch, ch.Tries, ch.Took.Round(time.Millisecond), ch.Err)
+			}
+		}
+		if done == 0 || done < len(res.ReconfigRuns) {
+			t.Fatalf("%d voter-change steps, %d completed (seed %d, logs in %s)\nreplay: %s", len(res.ReconfigRuns), done, cfg.Seed, cfg.Dir, cmd)
+		}
+	}
 	if !enabled(cfg, FaultRestartHolder) {
 		return
 	}

@@ -25,6 +25,11 @@ const (
 	// (stale.go) and expects the restarted voter to sit out the
 	// quarantine (R18). The nemesis runs it every sixth step.
 	FaultStaleDir = "stale-restart"
+	// FaultReconfig changes the voters online while the clients run and
+	// puts them back (reconfig.go): alternately a 3 -> 5 -> 3 cycle and a
+	// replacement of a voter by a non-voter. The nemesis runs it every
+	// sixth step from the third.
+	FaultReconfig = "reconfigure"
 	// FaultZombie counts the clients' deliberate writes after their own
 	// deadline; it is drawn by the clients, not the nemesis.
 	FaultZombie = "client-stall"
@@ -32,7 +37,7 @@ const (
 
 // AllFaults lists the nemesis's fault kinds.
 var AllFaults = []string{FaultPartition, FaultOneWay, FaultLoss, FaultKill, FaultKillNoDir, FaultPause, FaultRestart, FaultRegister,
-	FaultRestartHolder, FaultStaleDir}
+	FaultRestartHolder, FaultStaleDir, FaultReconfig}
 
 // Config configures a Run.
 type Config struct {

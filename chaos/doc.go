@@ -37,7 +37,7 @@
 //     or two agents, restarted with their data dir), kill without data dir
 //     (restarted memory-only, at most one agent at a time), pause (SIGSTOP
 //     for up to 3 TTLs: the GC-pause case), clean restart (SIGTERM), and a
-//     crash of the register itself, drawn at random; and two steps on a
+//     crash of the register itself, drawn at random; and three steps on a
 //     fixed cadence, so that every pass has them. Every third step is a
 //     holder restart (holder.go): a client of the nemesis holds lease "kh"
 //     through one agent with at least half a TTL to go, another waits for
@@ -48,7 +48,12 @@
 //     after a clean stop or while running, the cluster grants more, the
 //     voter is killed and started on the copy) and requires the voter to
 //     report tenure_quarantined 1 for a second (R18); a voter that does not
-//     is a "quarantine" violation.
+//     is a "quarantine" violation. Every sixth step, from the third,
+//     changes the voters online while the clients run and puts them back
+//     (reconfig.go, issue 17): alternately a 3 -> 5 -> 3 cycle and the
+//     replacement of a voter by a non-voter, each change made through a
+//     voter's agent as tenure voters makes it (GET, then PUT with the
+//     epoch); TestChaos requires every such step to complete.
 //   - The agents' first start (cluster.go) passes --new-cluster (their
 //     data dirs are empty and the cluster is new); no restart does, a
 //     wiped dir included. The first agent joins nobody and the others join
@@ -70,8 +75,9 @@
 // active. Then the scheduled steps: holder restarts (how many found a live
 // holder and a waiter at the SIGTERM; TestChaos requires at least one and
 // at least half), the failover (when the waiter was granted after the
-// holder's own end: negative means both held at once), and stale-copy
-// restarts (how many were quarantined).
+// holder's own end: negative means both held at once), stale-copy
+// restarts (how many were quarantined), and voter changes (how many
+// cycles and replacements completed, and how long a change took).
 //
 // # 4. Network hygiene
 //

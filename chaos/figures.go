@@ -196,5 +196,6 @@ func stepFigures(res *Result) Figures {
 		{"holder_restarts", fmt.Sprintf("%d (%d effective: >= TTL/2 left and a waiter out at the SIGTERM)", len(res.HolderRestarts), effective)},
 		{"holder_restart_failover", failover},
 		{"stale_restarts", fmt.Sprintf("%d (%d quarantined)", len(res.StaleRestarts), quarantined)},
+		{"voter_changes", reconfigFigure(res.ReconfigRuns)},
 	}
 }

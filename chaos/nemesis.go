@@ -29,6 +29,7 @@ type nemesis struct {
 	nextID     int // the next client id of a step's own clients
 	holderRuns []HolderRestart
 	staleRuns  []StaleRestart
+	reconfRuns []ReconfigRun
 	violations []check.Violation // what the steps themselves found wrong
 }
 
@@ -41,10 +42,12 @@ func newNemesis(c *Cluster, seed int64, rec *recorder, firstID int) *nemesis {
 
 // scheduled are the kinds the nemesis runs on a fixed cadence rather than
 // by draw, so that every pass has them: the holder restart every third
-// step from the first, the stale-copy restart every sixth from the fifth.
+// step from the first, the stale-copy restart every sixth from the fifth,
+// the voter change every sixth from the third.
 var scheduled = map[string]func(step int) bool{
 	FaultRestartHolder: func(i int) bool { return i%3 == 0 },
 	FaultStaleDir:      func(i int) bool { return i%6 == 4 },
+	FaultReconfig:      func(i int) bool { return i%6 == 2 },
 }
 
 // pick returns the kind of fault of step i: a scheduled kind if one is due
@@ -201,6 +204,9 @@ func (n *nemesis) apply(ctx context.Context, kind string) (detail string, hold t
 		return detail, 0, nil, err
 	case FaultStaleDir:
 		detail, err = n.staleRestart(context.WithoutCancel(ctx))
+		return detail, 0, nil, err
+	case FaultReconfig:
+		detail, err = n.reconfigure(context.WithoutCancel(ctx))
 		return detail, 0, nil, err
 	}
 	return "", 0, nil, fmt.Errorf("chaos: unknown fault %q", kind)

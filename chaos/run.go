@@ -27,6 +27,8 @@ type Result struct {
 	// scheduled steps.
 	HolderRestarts []HolderRestart
 	StaleRestarts  []StaleRestart
+	// ReconfigRuns are the runs of the voter-change step.
+	ReconfigRuns []ReconfigRun
 }
 
 // OK reports whether every check passed.
@@ -156,7 +158,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	nem.mu.Lock()
 	report.Violations = append(report.Violations, nem.violations...)
 	sort.SliceStable(report.Violations, func(i, j int) bool { return report.Violations[i].Check < report.Violations[j].Check })
-	res = &Result{History: h, Report: report, HolderRestarts: nem.holderRuns, StaleRestarts: nem.staleRuns}
+	res = &Result{History: h, Report: report, HolderRestarts: nem.holderRuns, StaleRestarts: nem.staleRuns, ReconfigRuns: nem.reconfRuns}
 	res.Figures = figures(cfg, h, report, nem.counts, zombies.Load(), nemTime)
 	nem.mu.Unlock()
 	res.Figures = append(res.Figures, stepFigures(res)...)

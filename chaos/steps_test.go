@@ -21,7 +21,9 @@ func TestNemesisSchedule(t *testing.T) {
 			t.Fatalf("step %d: %s, want %s", i, k, FaultRestartHolder)
 		case i%6 == 4 && k != FaultStaleDir:
 			t.Fatalf("step %d: %s, want %s", i, k, FaultStaleDir)
-		case i%3 != 0 && i%6 != 4 && (k == FaultRestartHolder || k == FaultStaleDir):
+		case i%6 == 2 && k != FaultReconfig:
+			t.Fatalf("step %d: %s, want %s", i, k, FaultReconfig)
+		case i%3 != 0 && i%6 != 4 && i%6 != 2 && (k == FaultRestartHolder || k == FaultStaleDir || k == FaultReconfig):
 			t.Fatalf("step %d: drew the scheduled kind %s", i, k)
 		}
 		switch k {
@@ -43,6 +45,22 @@ func TestNemesisSchedule(t *testing.T) {
 	n.c.cfg.Faults = []string{FaultStaleDir}
 	if k := n.pick(1); k != FaultStaleDir {
 		t.Fatalf("only stale restarts enabled: step 1 drew %s", k)
+	}
+}
+
+// The voter-change figure counts each kind and the changes' range, and
+// says when a run did not complete.
+func TestReconfigFigure(t *testing.T) {
+	if got := reconfigFigure(nil); got != "none" {
+		t.Fatalf("no runs: %q", got)
+	}
+	runs := []ReconfigRun{
+		{Kind: "cycle", Done: true, Changes: []ReconfigChange{{Took: 3 * time.Second}, {Took: 4 * time.Second}}},
+		{Kind: "replace", Changes: []ReconfigChange{{Took: 5 * time.Second}, {Took: 9 * time.Second, Err: "not done"}}},
+	}
+	want := "1/1 3->5->3 cycles and 0/1 replacements done; 3 changes, 3s to 5s each"
+	if got := reconfigFigure(runs); got != want {
+		t.Fatalf("figure %q, want %q", got, want)
 	}
 }
 

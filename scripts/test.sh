@@ -36,6 +36,7 @@ mut=$(grep -rl --include='*_test.go' '^//go:build mutants' . | xargs -r -n1 dirn
 
 echo "== fuzz the wire decoder (short)"
 go test ./protocol -run '^$' -fuzz '^FuzzDecode$' -fuzztime 20s
+go test ./node -run '^$' -fuzz '^FuzzDirectDatagram$' -fuzztime 10s
 
 echo "== chaos: real agent processes in network namespaces, nemesis, porcupine (short pass)"
 # Needs root for network namespaces and nftables; CI runs as root. The

@@ -54,6 +54,10 @@ const agentAbout = `
 Runs one tenure node (gossip over UDP/TCP on --bind) and serves the HTTP
 lease API on --http. Every node of a cluster must be given the same
 --cluster, the same --voters list and --max-ttl, and the same key.
+--voters is the list the cluster started with: once the voters are
+changed online (tenure voters), a node learns the adopted configuration
+from its peers and keeps it in its data dir, which rules over the flag;
+start new nodes with the cluster's initial list too.
 
 Safety: the agent refuses to serve HTTP on a non-loopback address without
 --http-token-file, and to bind gossip on a non-loopback address without
@@ -102,7 +106,7 @@ func newAgentFlags(o *agentOpts) *cmdFlags {
 	f.StringVar(&o.bind, "bind", "0.0.0.0:7946", "gossip address `host:port` (UDP and TCP); port 0 picks a free one")
 	f.Var(&o.join, "join", "`host:port` of a member to join (repeatable or comma-separated)")
 	f.DurationVar(&o.joinTimeout, "join-timeout", 30*time.Second, "keep trying --join, with backoff, this long while no member answers; 0 tries once")
-	f.Var(&o.voters, "voters", "the voter node names, comma-separated, identical on every node")
+	f.Var(&o.voters, "voters", "the initial voter node names, comma-separated, identical on every node (changed online with tenure voters)")
 	f.require("voters")
 	f.StringVar(&o.dataDir, "data-dir", "", "`dir` for the durable era floor and clean-shutdown state")
 	f.StringVar(&o.cluster, "cluster", node.DefaultClusterID, "cluster `ID`, the same on every node; binds the data dir at its first start")

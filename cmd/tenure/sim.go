@@ -78,6 +78,7 @@ type simOpts struct {
 	timeline     string
 	trace        string
 	workers      int
+	cells        simCellsOpts // --cells, --lose-cell, --lose-at (sim_cells.go)
 }
 
 func newSimFlags(f *simOpts) *cmdFlags {
@@ -128,6 +129,7 @@ func newSimFlags(f *simOpts) *cmdFlags {
 	fs.StringVar(&f.timeline, "timeline", "", "write an HTML timeline of the run (the first violating seed of a sweep) to FILE")
 	fs.StringVar(&f.trace, "trace", "", "write the text trace of the run (the first seed) to FILE")
 	fs.IntVar(&f.workers, "workers", 0, "parallel runs of a sweep (default: one per CPU)")
+	f.cells.flags(fs)
 	return fs
 }
 
@@ -253,6 +255,9 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	opts, err := o.options(f)
 	if err != nil {
 		return f.fail(stderr, "%v", err)
+	}
+	if o.cells.count > 0 {
+		return runSimCells(f, &o, opts, stdout, stderr)
 	}
 	if o.trace != "" {
 		if err := writeTrace(o.trace, opts); err != nil {

@@ -10,7 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/tenure-dev/tenure/agent"
 	"github.com/tenure-dev/tenure/api"
 )
 
@@ -44,7 +43,7 @@ type statusReport struct {
 	// Ready is the agent's /readyz answer: whether a majority of voters
 	// answers and this node is out of quarantine, and each voter's
 	// reachability. Nil if the agent does not serve /readyz.
-	Ready *agent.Readiness `json:"ready,omitempty"`
+	Ready *api.Readiness `json:"ready,omitempty"`
 }
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
@@ -173,7 +172,7 @@ func orUnknown(s string) string {
 // readiness asks the agent's /readyz, whose answer is a JSON Readiness
 // with 200 (ready) or 503 (not ready). It returns nil, nil for an agent
 // without /readyz (404).
-func readiness(ctx context.Context, c *api.Client) (*agent.Readiness, error) {
+func readiness(ctx context.Context, c *api.Client) (*api.Readiness, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.BaseURL, "/")+"/readyz", nil)
 	if err != nil {
 		return nil, err
@@ -201,7 +200,7 @@ func readiness(ctx context.Context, c *api.Client) (*agent.Readiness, error) {
 	default:
 		return nil, fmt.Errorf("GET /readyz: %s: %s", resp.Status, strings.TrimSpace(string(b)))
 	}
-	var r agent.Readiness
+	var r api.Readiness
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("GET /readyz: bad answer: %w", err)
 	}
@@ -210,7 +209,7 @@ func readiness(ctx context.Context, c *api.Client) (*agent.Readiness, error) {
 
 // printReadiness prints the /readyz probe: ready or why not, this node's
 // quarantine, and each voter's reachability.
-func printReadiness(w io.Writer, r *agent.Readiness) {
+func printReadiness(w io.Writer, r *api.Readiness) {
 	if r == nil {
 		return
 	}

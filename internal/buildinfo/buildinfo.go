@@ -27,7 +27,8 @@ type Info struct {
 	Modified string
 	// GoVersion is the Go version that built the binary.
 	GoVersion string
-	// Wire is the protocol's wire format version.
+	// Wire is the newest protocol wire format version the binary reads,
+	// the one it advertises in gossip (older peers get older forms).
 	Wire int
 	// Mutants is true in a test build with deliberate protocol bugs.
 	Mutants bool
@@ -37,7 +38,7 @@ type Info struct {
 // build information at all).
 func From(bi *debug.BuildInfo, ok bool) Info {
 	v := Info{Version: "(devel)", Commit: "unknown", Time: "unknown", Modified: "unknown",
-		GoVersion: runtime.Version(), Wire: int(protocol.WireVersion), Mutants: protocol.MutantsBuild}
+		GoVersion: runtime.Version(), Wire: int(protocol.WireVersionRuns), Mutants: protocol.MutantsBuild}
 	if !ok || bi == nil {
 		return v
 	}
