@@ -35,8 +35,8 @@ mut=$(grep -rl --include='*_test.go' '^//go:build mutants' . | xargs -r -n1 dirn
 [ -z "$mut" ] || go test -tags mutants -count=1 $mut -args -rapid.nofailfile
 
 echo "== fuzz the wire decoder (short)"
-go test ./protocol -run '^$' -fuzz '^FuzzDecode$' -fuzztime 20s
-go test ./node -run '^$' -fuzz '^FuzzDirectDatagram$' -fuzztime 10s
+go test ./protocol -run '^$' -fuzz '^FuzzDecode$' -fuzztime 20s -fuzzminimizetime 1s
+go test ./node -run '^$' -fuzz '^FuzzDirectDatagram$' -fuzztime 10s -fuzzminimizetime 1s
 
 echo "== chaos: real agent processes in network namespaces, nemesis, porcupine (short pass)"
 # Needs root for network namespaces and nftables; CI runs as root. The
