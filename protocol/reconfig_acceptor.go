@@ -271,7 +271,7 @@ func (m *Machine) belowMinEra(b Ballot) bool {
 
 // onCfgPrepare is phase one at a voter of the slot's configuration.
 func (m *Machine) onCfgPrepare(now Time, from string, p *CfgPrepare) {
-	if !m.cfgSlotFor(from, p.Slot) {
+	if !m.cfgSlotFor(from, p.Slot) || m.cfgClosed() {
 		return
 	}
 	b := p.Ballot
@@ -297,7 +297,7 @@ func (m *Machine) onCfgPrepare(now Time, from string, p *CfgPrepare) {
 
 // onCfgPropose is phase two at a voter of the slot's configuration.
 func (m *Machine) onCfgPropose(now Time, from string, p *CfgPropose) {
-	if !m.cfgSlotFor(from, p.Slot) || !m.rc.mem.leadsTo(p.Value, p.Slot) {
+	if !m.cfgSlotFor(from, p.Slot) || !m.rc.mem.leadsTo(p.Value, p.Slot) || m.cfgClosed() {
 		return
 	}
 	b := p.Ballot
@@ -317,6 +317,20 @@ func (m *Machine) onCfgPropose(now Time, from string, p *CfgPropose) {
 		return
 	}
 	m.scheduleFinisher(now)
+}
+
+// cfgClosed reports whether this start takes no part in the
+// configuration slot yet: while the check of its start (R18) is under
+// way, until every voter of the configuration it runs has answered or its
+// quarantine ended. A start from a restored or wiped data dir may run an
+// old configuration, whose next slot it may have voted in and forgotten;
+// the voters it asks answer its Hello of an older epoch with the newer
+// configuration (Install), and after it adopts that, the check asks the
+// new voters (reverify). So it votes on what follows a configuration only
+// once it has heard the voters of the one it runs. A crashed start whose
+// peers all answer at once loses nothing; the proposer retries meanwhile.
+func (m *Machine) cfgClosed() bool {
+	return m.verify != nil && !m.cfg.Weaken.has(WeakCfgVoteUnverified)
 }
 
 // cfgSlotFor checks that a slot message is for the slot this node keeps

@@ -42,6 +42,11 @@ const (
 	// configuration (breaks R23: a voter that crashed forgot the leases it
 	// accepted, and W no longer covers them).
 	WeakAckForgetsQuarantine
+	// WeakCfgVoteUnverified lets a start answer configuration-slot
+	// messages while the check of its start (R18) is under way (breaks
+	// R21: voters restored from copies of an old configuration choose a
+	// second configuration for an epoch before they hear the newer one).
+	WeakCfgVoteUnverified
 	reconfigWeakeningsEnd
 )
 
@@ -78,6 +83,8 @@ func reconfigWeakeningName(w Weakening) string {
 		return "R24-no-min-era"
 	case WeakAckForgetsQuarantine:
 		return "R23-ack-forgets-quarantine"
+	case WeakCfgVoteUnverified:
+		return "R21-cfg-vote-unverified"
 	}
 	return "invalid"
 }

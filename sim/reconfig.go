@@ -102,11 +102,11 @@ func (s *Sim) contacts(u, p *node) bool {
 	}
 	var r *protocol.ConfigRecord
 	switch {
-	case !u.down && u.m != nil:
-		return slices.Contains(u.m.Membership().All(), p.name)
-	case u.wipe:
+	case u.wipe: // its next start: an empty dir (also while the limit weighs a wipe)
 	case u.restore && u.backup != nil:
 		r = u.backup.config
+	case !u.down && u.m != nil:
+		return slices.Contains(u.m.Membership().All(), p.name)
 	default:
 		r = u.durableConfig
 	}
@@ -141,11 +141,15 @@ func (s *Sim) votersNow() int {
 	return len(s.rcw.top.All())
 }
 
-// validate refuses voter changes with operator mistakes they are not
-// modelled with: a wiped or restored data dir loses the configuration
-// record (the protocol's R21 assumes it durable), mixed voter lists are a
-// static misconfiguration of their own, and nodes without a data dir keep
-// nothing.
+// validate refuses voter changes with the one operator mistake they are
+// not modelled with: mixed voter lists (old-voters) are the rolling edit
+// of --voters that voter changes replace, a second chain of
+// configurations that every epoch refuses (R17, R21). Wipes, restores and
+// nodes without a data dir run with voter changes: a restored copy brings
+// its configuration record back with it, a wiped dir starts from the
+// initial list, the limit of the restore model follows the current
+// voters (voterNow, contacts, addsStale), and a node without a data dir
+// is never made a voter.
 func (r *Reconfig) validate(o *Options) error {
 	bad := func(f string, a ...any) error { return fmt.Errorf("%w: "+f, append([]any{ErrOptions}, a...)...) }
 	switch op := &o.Operator; {
@@ -154,7 +158,7 @@ func (r *Reconfig) validate(o *Options) error {
 	case r.Changes == 0:
 		return nil
 	case op.OldVoters > 0:
-		return bad("reconfigs cannot be combined with old-voters")
+		return bad("reconfigs cannot be combined with old-voters (a rolling edit of --voters is what voter changes replace)")
 	}
 	return nil
 }

@@ -40,6 +40,8 @@ var reconfigMutants = []reconfigMutant{
 	{w: protocol.WeakIgnoreEpoch, seeds: 10, kinds: []ViolationKind{VTwoHolders, VTokenOrder}},
 	// No MinEra: a replaced set of voters starts tokens from scratch.
 	{w: protocol.WeakNoMinEra, sc: scenarioReplaceAll, kinds: []ViolationKind{VTokenOrder}},
+	// Restored voters vote on the next configuration before their start is checked.
+	{w: protocol.WeakCfgVoteUnverified, sc: scenarioRestoredMajority, kinds: []ViolationKind{VConfigChain}},
 }
 
 // Every weakening of reconfiguration is caught by the simulator, from a
