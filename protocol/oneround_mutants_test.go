@@ -28,19 +28,11 @@ func TestMutantOneRoundNotAbove(t *testing.T) {
 func oneRoundSameToken(t *testing.T, edit func(*Config)) (tok, prev uint64) {
 	t.Helper()
 	h := newOneRoundHarness(t, edit, []string{"a", "b", "c"}, "x", "y")
-	h.acquire("y", "L", false)
-	h.deliverAll(nil)
-	prev, _, ok := h.nodes["y"].m.Holding("L")
-	if !ok {
-		t.Fatalf("y does not hold L: %s", h.dump())
-	}
-	_ = h.nodes["y"].m.Release(h.local(h.nodes["y"]), "L", prev)
-	h.collect(h.nodes["y"])
-	h.advance(0)
-	h.deliverAll(nil)
+	prev = h.holdAndRelease("y", "L")
 	h.acquire("x", "L", true)
 	h.settle(50*time.Millisecond, nil)
-	if tok, _, ok = h.nodes["x"].m.Holding("L"); !ok {
+	tok, _, ok := h.nodes["x"].m.Holding("L")
+	if !ok {
 		t.Fatalf("x does not hold L: %s", h.dump())
 	}
 	return tok, prev

@@ -28,6 +28,25 @@ func newOneRoundHarness(t testing.TB, edit func(*Config), voters []string, extra
 	return h
 }
 
+// holdAndRelease has node acquire name without waiting, fails the test if
+// it does not then hold it, releases it and delivers what follows; it
+// returns the token node held.
+func (h *harness) holdAndRelease(node, name string) uint64 {
+	h.t.Helper()
+	h.acquire(node, name, false)
+	h.deliverAll(nil)
+	n := h.nodes[node]
+	tok, _, ok := n.m.Holding(name)
+	if !ok {
+		h.t.Fatalf("%s does not hold %s: %s", node, name, h.dump())
+	}
+	_ = n.m.Release(h.local(n), name, tok)
+	h.collect(n)
+	h.advance(0)
+	h.deliverAll(nil)
+	return tok
+}
+
 func oneRoundPropose(era, round uint32, node string, attempt uint64) *Propose {
 	return &Propose{Name: "L", Ballot: Ballot{Era: era, Round: round, Node: node}, Attempt: attempt, TTL: time.Second, OneRound: true}
 }
@@ -279,16 +298,7 @@ func TestOneRoundMinorityReleased(t *testing.T) {
 func TestOneRoundStaleBallotRetries(t *testing.T) {
 	h := newOneRoundHarness(t, nil, []string{"a", "b", "c"}, "x", "y")
 	for range 3 { // y's rounds move on: 1.1, 1.2, 1.3
-		h.acquire("y", "L", false)
-		h.deliverAll(nil)
-		tok, _, ok := h.nodes["y"].m.Holding("L")
-		if !ok {
-			t.Fatalf("y does not hold L: %s", h.dump())
-		}
-		_ = h.nodes["y"].m.Release(h.local(h.nodes["y"]), "L", tok)
-		h.collect(h.nodes["y"])
-		h.advance(0)
-		h.deliverAll(nil)
+		h.holdAndRelease("y", "L")
 	}
 	var reasons []Reason
 	var oneRounds []Ballot

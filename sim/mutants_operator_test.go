@@ -3,6 +3,7 @@
 package sim
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,10 +136,7 @@ func TestMutantsOperatorCaught(t *testing.T) {
 // violation, if any, and the two tokens.
 func r20Script(t *testing.T, weak, twoPhase bool) (*Violation, uint64, uint64) {
 	t.Helper()
-	o := DefaultOptions()
-	o.Workload = false
-	o.Voters, o.Clients, o.Leases = 3, 1, 1
-	o.Faults = Faults{DelayMin: time.Millisecond, DelayMax: 5 * time.Millisecond}
+	o := scriptOptions(3, 1)
 	o.Operator.NoDiskClients = true
 	o.TwoPhaseAcquire = twoPhase
 	if weak {
@@ -161,13 +159,7 @@ func r20Script(t *testing.T, weak, twoPhase bool) (*Violation, uint64, uint64) {
 	era := n.m.Era()
 	hold := func(what string) uint64 {
 		t.Helper()
-		for range 40 {
-			if n.clients[0].state.holding() || s.Violation() != nil {
-				break
-			}
-			s.Advance(5 * time.Millisecond)
-		}
-		if s.Violation() == nil && !n.clients[0].state.holding() {
+		if !untilHolds(s, c1, 40, 5*time.Millisecond) && s.Violation() == nil {
 			t.Fatalf("%s: c1 does not hold L1:\n%s", what, strings.Join(s.tr.last(), "\n"))
 		}
 		return n.clients[0].token
@@ -196,18 +188,28 @@ func TestR20SameSecondRestartScript(t *testing.T) {
 	// Both acquire modes: the restarted client's first attempt is one
 	// round by default (decideOneRound judges the equal ballot), and a
 	// Prepare with two phases (decidePrepare does).
+	checkTokenScript(t, "R20", r20Script, VTokenOrder)
+}
+
+// checkTokenScript runs script (which returns the violation, if any, and
+// the tokens of the first and the second tenure) in both acquire modes,
+// with the rule weakened and intact. Weakened, it must report a violation
+// of one of kinds; intact, none, and the second token must be above the
+// first.
+func checkTokenScript(t *testing.T, rule string, script func(t *testing.T, weak, twoPhase bool) (*Violation, uint64, uint64), kinds ...ViolationKind) {
+	t.Helper()
 	for _, two := range []bool{false, true} {
-		v, first, second := r20Script(t, true, two)
-		if v == nil || v.Kind != VTokenOrder {
-			t.Fatalf("two phases %v, R20 weakened: want a token-order violation, got %v (tokens %s then %s)", two, v, tokStr(first), tokStr(second))
+		v, first, second := script(t, true, two)
+		if v == nil || !slices.Contains(kinds, v.Kind) {
+			t.Fatalf("two phases %v, %s weakened: want a violation of kind %v, got %v (tokens %s then %s)", two, rule, kinds, v, tokStr(first), tokStr(second))
 		}
-		t.Logf("two phases %v, R20 weakened: %s", two, v.Detail)
-		v, first, second = r20Script(t, false, two)
+		t.Logf("two phases %v, %s weakened: %s", two, rule, v.Detail)
+		v, first, second = script(t, false, two)
 		if v != nil {
-			t.Fatalf("two phases %v, R20 intact: %s", two, describe(v))
+			t.Fatalf("two phases %v, %s intact: %s", two, rule, describe(v))
 		}
 		if second <= first {
-			t.Fatalf("two phases %v, R20 intact: tokens %s then %s", two, tokStr(first), tokStr(second))
+			t.Fatalf("two phases %v, %s intact: tokens %s then %s", two, rule, tokStr(first), tokStr(second))
 		}
 	}
 }
@@ -224,10 +226,7 @@ func TestR20SameSecondRestartScript(t *testing.T) {
 // It returns the violation, if any, and c1's and c2's tokens.
 func r18RestoreScript(t *testing.T, weak, twoPhase bool) (*Violation, uint64, uint64) {
 	t.Helper()
-	o := DefaultOptions()
-	o.Workload = false
-	o.Voters, o.Clients, o.Leases = 3, 2, 1
-	o.Faults = Faults{DelayMin: time.Millisecond, DelayMax: 5 * time.Millisecond}
+	o := scriptOptions(3, 2)
 	o.TwoPhaseAcquire = twoPhase
 	if weak {
 		o.Weaken.Enable(protocol.WeakTrustCleanState)
@@ -245,13 +244,7 @@ func r18RestoreScript(t *testing.T, weak, twoPhase bool) (*Violation, uint64, ui
 	openUp(t, s, n1, n2, n3)
 	s.Cut(c1, n1)
 	s.Acquire(c1, 0, true)
-	for range 100 {
-		if s.nodes[c1].clients[0].state.holding() || s.Violation() != nil {
-			break
-		}
-		s.Advance(5 * time.Millisecond)
-	}
-	if !s.nodes[c1].clients[0].state.holding() {
+	if !untilHolds(s, c1, 100, 5*time.Millisecond) {
 		t.Fatalf("c1 does not hold L1 (violation %v):\n%s", s.Violation(), strings.Join(s.tr.last(), "\n"))
 	}
 	first := s.nodes[c1].clients[0].token
@@ -262,13 +255,7 @@ func r18RestoreScript(t *testing.T, weak, twoPhase bool) (*Violation, uint64, ui
 		t.Fatalf("n3 did not start from a stale copy (%d restores)", s.ops.Restores)
 	}
 	s.Acquire(c2, 0, true)
-	for range 200 {
-		if s.nodes[c2].clients[0].state.holding() || s.Violation() != nil {
-			break
-		}
-		s.Advance(50 * time.Millisecond)
-	}
-	if s.Violation() == nil && !s.nodes[c2].clients[0].state.holding() {
+	if !untilHolds(s, c2, 200, 50*time.Millisecond) && s.Violation() == nil {
 		t.Fatalf("c2 never holds L1:\n%s", strings.Join(s.tr.last(), "\n"))
 	}
 	return s.Violation(), first, s.nodes[c2].clients[0].token
@@ -282,18 +269,5 @@ func r18RestoreScript(t *testing.T, weak, twoPhase bool) (*Violation, uint64, ui
 // TestMutantsOperatorCaught finds this only in a few seeds of a hundred;
 // this script finds it every time.
 func TestR18StaleRestoreScript(t *testing.T) {
-	for _, two := range []bool{false, true} {
-		v, first, second := r18RestoreScript(t, true, two)
-		if v == nil || (v.Kind != VTwoHolders && v.Kind != VTokenOrder) {
-			t.Fatalf("two phases %v, R18 weakened: want two holders or a token-order violation, got %v (tokens %s then %s)", two, v, tokStr(first), tokStr(second))
-		}
-		t.Logf("two phases %v, R18 weakened: %s", two, v.Detail)
-		v, first, second = r18RestoreScript(t, false, two)
-		if v != nil {
-			t.Fatalf("two phases %v, R18 intact: %s", two, describe(v))
-		}
-		if second <= first {
-			t.Fatalf("two phases %v, R18 intact: tokens %s then %s", two, tokStr(first), tokStr(second))
-		}
-	}
+	checkTokenScript(t, "R18", r18RestoreScript, VTwoHolders, VTokenOrder)
 }

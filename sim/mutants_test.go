@@ -10,6 +10,28 @@ import (
 	"github.com/tenure-dev/tenure/protocol"
 )
 
+// scriptOptions is the start of a scripted run: voters and clients, one
+// lease, no workload and a fault-free network with 1-5 ms delays.
+func scriptOptions(voters, clients int) Options {
+	o := DefaultOptions()
+	o.Workload = false
+	o.Voters, o.Clients, o.Leases = voters, clients, 1
+	o.Faults = Faults{DelayMin: time.Millisecond, DelayMax: 5 * time.Millisecond}
+	return o
+}
+
+// untilHolds advances by step, at most rounds times, until the client of
+// node i holds L1 or a violation is found; it reports whether it holds.
+func untilHolds(s *Sim, i, rounds int, step time.Duration) bool {
+	for range rounds {
+		if s.nodes[i].clients[0].state.holding() || s.Violation() != nil {
+			break
+		}
+		s.Advance(step)
+	}
+	return s.nodes[i].clients[0].state.holding()
+}
+
 func weaken(ws ...protocol.Weakening) func(*Options) {
 	return func(o *Options) {
 		for _, w := range ws {
@@ -106,10 +128,7 @@ func TestMutantsCaught(t *testing.T) {
 //     (R5 off) records it over c2's live lease: two owners.
 func r6Script(t *testing.T, late, r5Off, noEra bool) *Violation {
 	t.Helper()
-	o := DefaultOptions()
-	o.Workload = false
-	o.Voters, o.Clients, o.Leases = 5, 2, 1
-	o.Faults = Faults{DelayMin: time.Millisecond, DelayMax: 5 * time.Millisecond}
+	o := scriptOptions(5, 2)
 	o.NoEra = noEra
 	o.SkipTokenOrder = true  // without the era floor c2's token repeats c1's first: R12, not the point here
 	o.TwoPhaseAcquire = true // the schedule is one of Prepares

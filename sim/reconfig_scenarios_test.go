@@ -37,30 +37,71 @@ func untilVoters(s *Sim, i int, voters []string, d time.Duration) bool {
 
 var newVoters = []string{"c1", "c2", "c3"}
 
-// R24: {n1,n2,n3} -> {c1,c2,c3}, the new voters never saw lease L1, which
-// n1 held ten times before the change. c1's first tenure of L1 must still
-// get a higher token: the new configuration's MinEra.
-func scenarioReplaceAll(t *testing.T, o Options) *Sim {
+// startScenario builds the sim for o and runs its first 100ms.
+func startScenario(t *testing.T, o Options) *Sim {
 	s, err := New(o, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Advance(100 * time.Millisecond)
+	return s
+}
+
+// cutFromNew cuts node i off from the new voters c1..c3, both ways.
+func cutFromNew(s *Sim, i int) {
+	for _, c := range []int{3, 4, 5} {
+		s.Cut(i, c)
+		s.Cut(c, i)
+	}
+}
+
+// n3HoldsCutOff has n3 acquire L1, then cuts it off from c1..c3.
+func n3HoldsCutOff(t *testing.T, s *Sim) {
+	if !s.Acquire(2, 0, true) {
+		t.Fatal("n3 cannot ask")
+	}
+	s.Advance(50 * time.Millisecond)
+	cutFromNew(s, 2)
+}
+
+// changeVoters has node i start the change to c1..c3.
+func changeVoters(t *testing.T, s *Sim, i int) {
+	if err := s.ReconfigureNode(i, newVoters); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// untilJoint advances 1ms at a time until node i runs a joint
+// configuration, for at most a second.
+func untilJoint(s *Sim, i int) {
+	for end := s.Now() + time.Second; s.Now() < end && !s.Membership(i).Joint(); {
+		s.Advance(time.Millisecond)
+	}
+}
+
+// thenC1Asks waits (at most 20s) until node i has adopted c1..c3, then has
+// c1 ask for L1 and runs for d. It returns the sim.
+func thenC1Asks(s *Sim, i int, d time.Duration) *Sim {
+	if untilVoters(s, i, newVoters, 20*time.Second) {
+		s.Acquire(3, 0, true)
+		s.Advance(d)
+	}
+	return s
+}
+
+// R24: {n1,n2,n3} -> {c1,c2,c3}, the new voters never saw lease L1, which
+// n1 held ten times before the change. c1's first tenure of L1 must still
+// get a higher token: the new configuration's MinEra.
+func scenarioReplaceAll(t *testing.T, o Options) *Sim {
+	s := startScenario(t, o)
 	for range 10 {
 		s.Acquire(0, 0, true)
 		s.Advance(50 * time.Millisecond)
 		s.Release(0, 0)
 		s.Advance(50 * time.Millisecond)
 	}
-	if err := s.ReconfigureNode(0, newVoters); err != nil {
-		t.Fatal(err)
-	}
-	if !untilVoters(s, 3, newVoters, 20*time.Second) {
-		return s
-	}
-	s.Acquire(3, 0, true)
-	s.Advance(time.Second)
-	return s
+	changeVoters(t, s, 0)
+	return thenC1Asks(s, 3, time.Second)
 }
 
 // R21: after {n1,n2,n3} -> {c1,c2,c3}, n1 and n2 crash and restart cut off
@@ -68,14 +109,8 @@ func scenarioReplaceAll(t *testing.T, o Options) *Sim {
 // voters; a restart that forgot it would run the old list, whose majority
 // they are, and grant L1 beside the new voters.
 func scenarioRestartRemoved(t *testing.T, o Options) *Sim {
-	s, err := New(o, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Advance(100 * time.Millisecond)
-	if err := s.ReconfigureNode(0, newVoters); err != nil {
-		t.Fatal(err)
-	}
+	s := startScenario(t, o)
+	changeVoters(t, s, 0)
 	if !untilVoters(s, 1, newVoters, 20*time.Second) {
 		return s
 	}
@@ -99,32 +134,14 @@ func scenarioRestartRemoved(t *testing.T, o Options) *Sim {
 // the old voters accepted, not the initiator's MaxTTL.
 func scenarioHolderCutOff(t *testing.T, o Options) *Sim {
 	o.Operator.LowMaxTTL = 200 * time.Millisecond
-	s, err := New(o, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Advance(100 * time.Millisecond)
+	s := startScenario(t, o)
 	s.lowerMaxTTL(false)
 	s.Crash(0)
 	s.Restart(0) // n1 runs MaxTTL 200ms from now on
 	s.Advance(3 * o.TTL)
-	if !s.Acquire(2, 0, true) {
-		t.Fatal("n3 cannot ask")
-	}
-	s.Advance(50 * time.Millisecond)
-	for _, c := range []int{3, 4, 5} {
-		s.Cut(2, c)
-		s.Cut(c, 2)
-	}
-	if err := s.ReconfigureNode(0, newVoters); err != nil {
-		t.Fatal(err)
-	}
-	if !untilVoters(s, 0, newVoters, 20*time.Second) {
-		return s
-	}
-	s.Acquire(3, 0, true)
-	s.Advance(3 * o.TTL)
-	return s
+	n3HoldsCutOff(t, s)
+	changeVoters(t, s, 0)
+	return thenC1Asks(s, 0, 3*o.TTL)
 }
 
 // R22: while {n1,n2,n3} -> {c1,c2,c3} is joint, n3 holds L1 (granted by
@@ -133,25 +150,10 @@ func scenarioHolderCutOff(t *testing.T, o Options) *Sim {
 // configuration. The new voters have never heard of L1: only the old
 // majority, which the joint rule still needs, keeps c1 out.
 func scenarioJointAcquire(t *testing.T, o Options) *Sim {
-	s, err := New(o, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Advance(100 * time.Millisecond)
-	if !s.Acquire(2, 0, true) {
-		t.Fatal("n3 cannot ask")
-	}
-	s.Advance(50 * time.Millisecond)
-	for _, c := range []int{3, 4, 5} {
-		s.Cut(2, c)
-		s.Cut(c, 2)
-	}
-	if err := s.ReconfigureNode(0, newVoters); err != nil {
-		t.Fatal(err)
-	}
-	for end := s.Now() + time.Second; s.Now() < end && !s.Membership(3).Joint(); {
-		s.Advance(time.Millisecond)
-	}
+	s := startScenario(t, o)
+	n3HoldsCutOff(t, s)
+	changeVoters(t, s, 0)
+	untilJoint(s, 3)
 	s.Acquire(3, 0, true)
 	if !untilVoters(s, 0, newVoters, 20*time.Second) {
 		return s
@@ -169,31 +171,15 @@ func scenarioJointAcquire(t *testing.T, o Options) *Sim {
 // configuration for about a TTL.
 func scenarioJointOldGrant(t *testing.T, o Options) *Sim {
 	o.Leases = 2
-	s, err := New(o, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Advance(100 * time.Millisecond)
+	s := startScenario(t, o)
 	s.Acquire(0, 1, true)
 	s.Advance(50 * time.Millisecond)
-	for _, c := range []int{3, 4, 5} {
-		s.Cut(2, c)
-		s.Cut(c, 2)
-	}
-	if err := s.ReconfigureNode(0, newVoters); err != nil {
-		t.Fatal(err)
-	}
-	for end := s.Now() + time.Second; s.Now() < end && !s.Membership(2).Joint(); {
-		s.Advance(time.Millisecond)
-	}
+	cutFromNew(s, 2)
+	changeVoters(t, s, 0)
+	untilJoint(s, 2)
 	s.Advance(300 * time.Millisecond)
 	s.Acquire(2, 0, true)
-	if !untilVoters(s, 0, newVoters, 20*time.Second) {
-		return s
-	}
-	s.Acquire(3, 0, true)
-	s.Advance(3 * o.TTL)
-	return s
+	return thenC1Asks(s, 0, 3*o.TTL)
 }
 
 // R23: n3 holds L1, granted by {n1,n2,n3}; then n1 and n2 crash and come
@@ -203,44 +189,22 @@ func scenarioJointOldGrant(t *testing.T, o Options) *Sim {
 // quarantine, which they report as an exclusion still running, keeps W
 // long enough for n3's tenure to end before the new voters grant.
 func scenarioForgetfulClose(t *testing.T, o Options) *Sim {
-	s, err := New(o, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Advance(100 * time.Millisecond)
-	if !s.Acquire(2, 0, true) {
-		t.Fatal("n3 cannot ask")
-	}
-	s.Advance(50 * time.Millisecond)
-	for _, c := range []int{3, 4, 5} {
-		s.Cut(2, c)
-		s.Cut(c, 2)
-	}
+	s := startScenario(t, o)
+	n3HoldsCutOff(t, s)
 	s.Crash(0)
 	s.Crash(1)
 	s.Restart(0)
 	s.Restart(1)
 	s.Advance(20 * time.Millisecond)
-	if err := s.ReconfigureNode(3, newVoters); err != nil {
-		t.Fatal(err)
-	}
-	if !untilVoters(s, 3, newVoters, 20*time.Second) {
-		return s
-	}
-	s.Acquire(3, 0, true)
-	s.Advance(3 * o.TTL)
-	return s
+	changeVoters(t, s, 3)
+	return thenC1Asks(s, 3, 3*o.TTL)
 }
 
 // R22: two operators at once, from one epoch, to two voter sets. One
 // change wins the slot; the other is told (ErrConfigChanged) and no epoch
 // ever has two configurations.
 func scenarioConcurrent(t *testing.T, o Options) *Sim {
-	s, err := New(o, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Advance(100 * time.Millisecond)
+	s := startScenario(t, o)
 	a := []string{"c1", "n1", "n2", "n3"}
 	b := []string{"c2", "n2", "n3"}
 	if err := s.ReconfigureNode(3, a); err != nil {

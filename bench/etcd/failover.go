@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -21,19 +20,9 @@ import (
 // random instant within its keep-alive period; the figure is kill to Lock
 // returning. WorstMs is the worst run, as on the tenure side.
 func (r *runner) failoverPhase(ctx context.Context) error {
-	ttl := r.cfg.FailoverTTL
-	var runs []float64
-	for i := range r.cfg.FailoverRuns {
-		d, err := r.failoverOnce(ctx, i, ttl)
-		if err != nil {
-			return fmt.Errorf("run %d: %w", i+1, err)
-		}
-		runs = append(runs, benchutil.MS(d))
-		r.logf("failover %d/%d at TTL %v: %.1f ms", i+1, r.cfg.FailoverRuns, ttl, benchutil.MS(d))
-	}
-	f := &benchutil.Failover{TTLMs: benchutil.MS(ttl), RunsMs: runs, MedianMs: benchutil.Median(runs)}
-	for _, x := range runs {
-		f.WorstMs = max(f.WorstMs, x)
+	f, err := benchutil.RunFailovers(ctx, r.cfg.FailoverRuns, r.cfg.FailoverTTL, r.failoverOnce, r.logf)
+	if err != nil {
+		return err
 	}
 	r.res.Failover = f
 	return nil
@@ -53,16 +42,7 @@ func (r *runner) failoverOnce(ctx context.Context, i int, ttl time.Duration) (ti
 		return 0, err
 	}
 	exited := make(chan struct{})
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-	}()
+	lines := benchutil.HolderLines(out)
 	go func() { _ = cmd.Wait(); close(exited) }()
 	defer func() { _ = cmd.Process.Kill(); <-exited }()
 	select {
@@ -82,33 +62,14 @@ func (r *runner) failoverOnce(ctx context.Context, i int, ttl time.Duration) (ti
 	}
 	defer s.Close()
 	m := concurrency.NewMutex(s, key)
-	type got struct {
-		err error
-		at  time.Time
-	}
-	wctx, cancel := context.WithTimeout(ctx, 10*ttl+10*time.Second)
-	defer cancel()
-	ch := make(chan got, 1)
-	go func() {
-		err := m.Lock(wctx)
-		ch <- got{err, time.Now()}
-	}()
 	// Kill at a random phase of the holder's keep-alive period (TTL/3).
 	wait := 300*time.Millisecond + time.Duration(r.rnd.Int64N(int64(ttl/3)))
-	select {
-	case g := <-ch:
-		return 0, fmt.Errorf("the waiter returned while the holder lived: %v", g.err)
-	case <-time.After(wait):
-	}
-	t0 := time.Now()
-	if err := cmd.Process.Kill(); err != nil {
+	_, d, err := benchutil.TimeFailover(ctx, 10*ttl+10*time.Second, wait, func(wctx context.Context) (struct{}, error) {
+		return struct{}{}, m.Lock(wctx)
+	}, cmd.Process.Kill)
+	if err != nil {
 		return 0, err
 	}
-	g := <-ch
-	if g.err != nil {
-		return 0, fmt.Errorf("waiter: %w", g.err)
-	}
-	d := g.at.Sub(t0)
 	return d, m.Unlock(ctx)
 }
 

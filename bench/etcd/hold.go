@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
 	"time"
 
 	"go.etcd.io/etcd/client/v3/concurrency"
@@ -24,7 +23,7 @@ func (r *runner) holdPhase(ctx context.Context) error {
 	}
 	defer s.Close()
 	held := make([]*concurrency.Mutex, 0, r.cfg.Leases[len(r.cfg.Leases)-1])
-	heap0 := heapAfterGC()
+	heap0 := benchutil.HeapAfterGC()
 	for _, c := range r.cfg.Leases {
 		added := c - len(held)
 		t0 := time.Now()
@@ -33,7 +32,7 @@ func (r *runner) holdPhase(ctx context.Context) error {
 		}
 		p := benchutil.HoldPoint{
 			Leases: c, Added: added, TTLMs: benchutil.MS(r.cfg.HoldTTL), AcquireS: time.Since(t0).Seconds(),
-			BytesPerLease: float64(int64(heapAfterGC())-int64(heap0)) / float64(c),
+			BytesPerLease: float64(int64(benchutil.HeapAfterGC())-int64(heap0)) / float64(c),
 		}
 		r.logf("hold: %d mutexes (session TTL %v; %d added in %.2fs), %.0f heap bytes each; measuring %v",
 			c, r.cfg.HoldTTL, added, p.AcquireS, p.BytesPerLease, r.cfg.Window)
@@ -74,45 +73,20 @@ func (r *runner) holdPhase(ctx context.Context) error {
 func (r *runner) lockMany(ctx context.Context, s *concurrency.Session, held []*concurrency.Mutex, n int) ([]*concurrency.Mutex, error) {
 	from := len(held)
 	held = held[:n]
-	work := make(chan int)
-	var wg sync.WaitGroup
-	var firstErr error
-	var once sync.Once
-	for range min(benchutil.HoldInFlight, n-from) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				m := concurrency.NewMutex(s, fmt.Sprintf("%shold/%06d/", r.pfx, i))
-				lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				err := m.Lock(lctx)
-				cancel()
-				if err != nil {
-					once.Do(func() { firstErr = err })
-					continue
-				}
-				held[i] = m
-			}
-		}()
-	}
-	for i := from; i < n; i++ {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, fmt.Errorf("locking mutexes %d to %d: %w", from, n, firstErr)
+	err := benchutil.HoldMany(from, n, func(i int) error {
+		m := concurrency.NewMutex(s, fmt.Sprintf("%shold/%06d/", r.pfx, i))
+		lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := m.Lock(lctx); err != nil {
+			return err
+		}
+		held[i] = m
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("locking mutexes %d to %d: %w", from, n, err)
 	}
 	return held, nil
-}
-
-// heapAfterGC is the live heap after two collections.
-func heapAfterGC() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
 
 // serversCPU is the etcd members' total CPU time so far.

@@ -1,13 +1,11 @@
 package tenurebench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tenure-dev/tenure/bench/benchutil"
 	"github.com/tenure-dev/tenure/node"
 )
 
@@ -244,17 +243,7 @@ func startHolder(ctx context.Context, binary, dir, name, lease string, ttl time.
 		return nil, fmt.Errorf("tenurebench: start holder: %w", err)
 	}
 	h := &holderProc{cmd: cmd, exited: make(chan struct{}), log: logPath}
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-		_, _ = io.Copy(io.Discard, out)
-	}()
+	lines := benchutil.HolderLines(out)
 	go func() { _ = cmd.Wait(); close(h.exited) }()
 	select {
 	case l := <-lines:

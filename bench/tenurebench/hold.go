@@ -6,7 +6,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"sync"
 	"time"
 
 	"github.com/tenure-dev/tenure/bench/benchutil"
@@ -32,7 +31,7 @@ func (r *runner) holdPhase(ctx context.Context) error {
 	}
 	counts := r.cfg.Leases // ascending (Workload.Check)
 	held := make([]*node.Lease, 0, counts[len(counts)-1])
-	heap0 := heapAfterGC()
+	heap0 := benchutil.HeapAfterGC()
 	for _, c := range counts {
 		added := c - len(held)
 		t0 := time.Now()
@@ -41,7 +40,7 @@ func (r *runner) holdPhase(ctx context.Context) error {
 		}
 		p := benchutil.HoldPoint{
 			Leases: c, Added: added, TTLMs: ms(r.cfg.HoldTTL), AcquireS: time.Since(t0).Seconds(),
-			BytesPerLease: float64(int64(heapAfterGC())-int64(heap0)) / float64(c),
+			BytesPerLease: float64(int64(benchutil.HeapAfterGC())-int64(heap0)) / float64(c),
 		}
 		if r.cfg.HeapProfile != "" && c == counts[len(counts)-1] {
 			if err := writeHeapProfile(r.cfg.HeapProfile); err != nil {
@@ -64,33 +63,18 @@ func (r *runner) holdPhase(ctx context.Context) error {
 func (r *runner) acquireMany(ctx context.Context, h *node.Node, held []*node.Lease, n int) ([]*node.Lease, error) {
 	from := len(held)
 	held = held[:n]
-	work := make(chan int)
-	var wg sync.WaitGroup
-	var firstErr error
-	var errOnce sync.Once
-	for range min(benchutil.HoldInFlight, n-from) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				l, err := h.Acquire(actx, fmt.Sprintf("bench-hold-%06d", i), node.WithTTL(r.cfg.HoldTTL))
-				cancel()
-				if err != nil {
-					errOnce.Do(func() { firstErr = err })
-					continue
-				}
-				held[i] = l
-			}
-		}()
-	}
-	for i := from; i < n; i++ {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, fmt.Errorf("acquiring leases %d to %d: %w", from, n, firstErr)
+	err := benchutil.HoldMany(from, n, func(i int) error {
+		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		l, err := h.Acquire(actx, fmt.Sprintf("bench-hold-%06d", i), node.WithTTL(r.cfg.HoldTTL))
+		if err != nil {
+			return err
+		}
+		held[i] = l
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("acquiring leases %d to %d: %w", from, n, err)
 	}
 	return held, nil
 }
@@ -137,15 +121,6 @@ func (r *runner) measureHold(ctx context.Context, h *node.Node, held []*node.Lea
 		return fmt.Errorf("%d of %d leases were lost during the window", lost, len(held))
 	}
 	return nil
-}
-
-// heapAfterGC is the live heap after two collections.
-func heapAfterGC() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
 
 // writeHeapProfile writes the heap profile (after a GC) to path.

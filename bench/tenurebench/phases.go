@@ -2,6 +2,7 @@ package tenurebench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -33,20 +34,11 @@ func (r *runner) curvePhase(ctx context.Context) error {
 // holder's renewal period the holder gets SIGKILL. The figure is the time
 // from the kill to the waiter's grant; FailoverMs is the worst run.
 func (r *runner) failoverPhase(ctx context.Context) error {
-	ttl := r.cfg.FailoverTTL
-	var runs []float64
-	for i := range r.cfg.FailoverRuns {
-		d, err := r.failoverOnce(ctx, i, ttl)
-		if err != nil {
-			return fmt.Errorf("run %d: %w", i+1, err)
-		}
-		runs = append(runs, ms(d))
-		r.logf("failover %d/%d at TTL %v: %.1f ms", i+1, r.cfg.FailoverRuns, ttl, ms(d))
+	f, err := benchutil.RunFailovers(ctx, r.cfg.FailoverRuns, r.cfg.FailoverTTL, r.failoverOnce, r.logf)
+	if err != nil {
+		return err
 	}
-	f := &benchutil.Failover{TTLMs: ms(ttl), MaxDrift: node.DefaultMaxDrift, RunsMs: runs, MedianMs: median(runs)}
-	for _, x := range runs {
-		f.WorstMs = max(f.WorstMs, x)
-	}
+	f.MaxDrift = node.DefaultMaxDrift
 	r.res.Failover = f
 	return nil
 }
@@ -58,39 +50,22 @@ func (r *runner) failoverOnce(ctx context.Context, i int, ttl time.Duration) (ti
 		return 0, err
 	}
 	defer h.kill()
-	type got struct {
-		l   *node.Lease
-		err error
-		at  time.Time
-	}
-	wctx, cancel := context.WithTimeout(ctx, 10*ttl+10*time.Second)
-	defer cancel()
-	ch := make(chan got, 1)
-	go func() {
-		l, err := r.client.Acquire(wctx, lease, node.WithTTL(ttl))
-		ch <- got{l, err, time.Now()}
-	}()
 	// Let the waiter's request reach the voters, then kill at a random
 	// phase of the holder's renewal period (renewals come every TTL/2).
 	wait := 300*time.Millisecond + time.Duration(r.rnd.Int64N(int64(ttl/2)))
-	select {
-	case g := <-ch:
-		if g.l != nil {
-			_ = g.l.Release(ctx)
+	l, d, err := benchutil.TimeFailover(ctx, 10*ttl+10*time.Second, wait, func(wctx context.Context) (*node.Lease, error) {
+		return r.client.Acquire(wctx, lease, node.WithTTL(ttl))
+	}, h.cmd.Process.Kill)
+	if errors.Is(err, benchutil.ErrWaiterEarly) {
+		if l != nil {
+			_ = l.Release(ctx)
 		}
-		return 0, fmt.Errorf("the waiter returned while the holder lived (holder token %s): %v", h.token, g.err)
-	case <-time.After(wait):
+		return 0, fmt.Errorf("%w (holder token %s)", err, h.token)
 	}
-	t0 := time.Now()
-	if err := h.cmd.Process.Kill(); err != nil {
+	if err != nil {
 		return 0, err
 	}
-	g := <-ch
-	if g.err != nil {
-		return 0, fmt.Errorf("waiter: %w", g.err)
-	}
-	d := g.at.Sub(t0)
-	if err := g.l.Release(ctx); err != nil {
+	if err := l.Release(ctx); err != nil {
 		return 0, err
 	}
 	return d, nil
