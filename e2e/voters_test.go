@@ -116,6 +116,15 @@ func TestVotersByHand(t *testing.T) {
 		before := votersOf(t, ps[via].http)
 		began := time.Now()
 		code, out, errs := tenureCLI(t, append([]string{"voters", "--agent", ps[via].http}, args...)...)
+		// A step that found no majority in time (503, exit 1) leaves a
+		// consistent configuration, and the README says to run the
+		// command again: so does an operator, and so does this test, a
+		// few times at most (on a loaded CI machine the new voters may
+		// not all have been reachable yet).
+		for try := 1; code == 1 && strings.Contains(errs, "503") && try < 5; try++ {
+			t.Logf("%s: tenure voters %v: 503 (try %d), running it again:\n%s", step, args, try, errs)
+			code, out, errs = tenureCLI(t, append([]string{"voters", "--agent", ps[via].http}, args...)...)
+		}
 		t.Logf("%s: tenure voters %v took %v (a figure for the docs, not a bound)", step, args, time.Since(began).Round(time.Millisecond))
 		if code != 0 {
 			t.Fatalf("%s: tenure voters %v: exit %d\n%s%s", step, args, code, out, errs)
