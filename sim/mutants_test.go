@@ -10,16 +10,6 @@ import (
 	"github.com/tenure-dev/tenure/protocol"
 )
 
-// scriptOptions is the start of a scripted run: voters and clients, one
-// lease, no workload and a fault-free network with 1-5 ms delays.
-func scriptOptions(voters, clients int) Options {
-	o := DefaultOptions()
-	o.Workload = false
-	o.Voters, o.Clients, o.Leases = voters, clients, 1
-	o.Faults = Faults{DelayMin: time.Millisecond, DelayMax: 5 * time.Millisecond}
-	return o
-}
-
 // untilHolds advances by step, at most rounds times, until the client of
 // node i holds L1 or a violation is found; it reports whether it holds.
 func untilHolds(s *Sim, i, rounds int, step time.Duration) bool {

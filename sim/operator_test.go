@@ -19,10 +19,7 @@ import (
 // layer's check refused.
 func mixedListsScript(t *testing.T, tweak func(*Options)) (*Violation, *Sim) {
 	t.Helper()
-	o := DefaultOptions()
-	o.Workload = false
-	o.Voters, o.Clients, o.Leases = 5, 0, 1
-	o.Faults = Faults{DelayMin: time.Millisecond, DelayMax: 5 * time.Millisecond}
+	o := scriptOptions(5, 0)
 	o.Operator.OldVoters, o.Operator.Switched = 3, 1
 	if tweak != nil {
 		tweak(&o)
@@ -184,10 +181,7 @@ func TestRestoreLimitHolds(t *testing.T) {
 // before the restore and n1's.
 func beyondLimitScript(t *testing.T, keep bool) (*Violation, uint64, uint64) {
 	t.Helper()
-	o := DefaultOptions()
-	o.Workload = false
-	o.Voters, o.Clients, o.Leases = 5, 1, 1
-	o.Faults = Faults{DelayMin: time.Millisecond, DelayMax: 5 * time.Millisecond}
+	o := scriptOptions(5, 1)
 	s, err := New(o, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -71,10 +71,7 @@ func TestCleanStopDuringQuarantineKeepsQuarantine(t *testing.T) {
 //  5. n1 asks for L1: n1, n2 and n4 promise ballot (3,1), and n1 is
 //     granted token 3.1 after 4.4.
 func TestStaleStartLearnsTheEraDespiteLostReplies(t *testing.T) {
-	o := DefaultOptions()
-	o.Workload = false
-	o.Voters, o.Clients, o.Leases = 5, 1, 1
-	o.Faults = Faults{DelayMin: time.Millisecond, DelayMax: 5 * time.Millisecond}
+	o := scriptOptions(5, 1)
 	s, err := New(o, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -79,13 +79,7 @@ func TestSimViolationReplays(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1:\n%s%s", code, out, errs)
 	}
-	const prefix = "Replay: go run ./cmd/tenure sim "
-	i := strings.Index(out, prefix)
-	if i < 0 {
-		t.Fatalf("no replay command in:\n%s", out)
-	}
-	line := out[i+len(prefix):]
-	line = line[:strings.IndexByte(line, '\n')]
+	line := replayArgs(t, out)
 	if !strings.Contains(line, "--seed ") || !strings.Contains(line, "--quarantine 0s") || strings.Contains(line, "--seeds") {
 		t.Fatalf("replay command %q", line)
 	}
@@ -166,13 +160,7 @@ func TestSimReplayCarriesOperatorFlags(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1:\n%s%s", code, out, errs)
 	}
-	const prefix = "Replay: go run ./cmd/tenure sim "
-	i := strings.Index(out, prefix)
-	if i < 0 {
-		t.Fatalf("no replay command in:\n%s", out)
-	}
-	line := out[i+len(prefix):]
-	line = line[:strings.IndexByte(line, '\n')]
+	line := replayArgs(t, out)
 	for _, want := range []string{"--restores 6", "--wipes 2", "--wipe-fresh", "--zombies", "--old-voters 3",
 		"--low-max-ttl 500ms", "--agents 2", "--edge-clients 4", "--agent-stops 3", "--edge-delay 1ms-40ms", "--quarantine 0s"} {
 		if !strings.Contains(line+" ", want+" ") {
@@ -248,4 +236,17 @@ func TestSimFlagsFromEnvironment(t *testing.T) {
 			}
 		})
 	}
+}
+
+// replayArgs returns the arguments of the replay command the sim printed
+// after "Replay: go run ./cmd/tenure sim ", failing the test if there is none.
+func replayArgs(t *testing.T, out string) string {
+	t.Helper()
+	const prefix = "Replay: go run ./cmd/tenure sim "
+	i := strings.Index(out, prefix)
+	if i < 0 {
+		t.Fatalf("no replay command in:\n%s", out)
+	}
+	line := out[i+len(prefix):]
+	return line[:strings.IndexByte(line, '\n')]
 }
