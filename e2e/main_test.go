@@ -251,7 +251,24 @@ func cluster(t *testing.T, extra ...string) map[string]*proc {
 			return call(t, "GET", p.http+"/v1/members", "", &m) == 200 && m.Quorum.Alive == 3
 		}, p.exited)
 	}
+	// Each voter's start is confirmed by the other two (R18) before a test
+	// stops one of them: a voter still waiting for a peer that stops sits
+	// out a whole quarantine, which would make a test about something else
+	// depend on how fast the machine ran the three starts.
+	for _, p := range ps {
+		p.waitServing()
+	}
 	return ps
+}
+
+// waitServing waits until the agent's GET /readyz answers 200: a majority
+// of voters answers it and it is out of quarantine (a start is in
+// quarantine until its peers confirmed it).
+func (p *proc) waitServing() {
+	p.t.Helper()
+	waitFor(p.t, "agent "+p.name+" /readyz 200", func() bool {
+		return call(p.t, "GET", p.http+"/readyz", "", nil) == 200
+	}, p.exited)
 }
 
 // lockProc is a running tenure lock, its stderr collected line by line.

@@ -296,6 +296,7 @@ func TestOperatorRestoredFromBackup(t *testing.T) {
 		copyDir(t, p.dataDir, backups[n])
 		ps[n] = launchAgent(t, n, voters, a.gossip, p.dataDir, flags...)
 		ps[n].waitReady()
+		ps[n].waitServing() // confirmed by its peers before the next one stops
 	}
 	first := acquire(t, a, "job", `{"ttl":"7s","wait":"25s"}`)
 	for _, n := range []string{"b", "c"} {
