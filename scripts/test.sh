@@ -30,6 +30,9 @@ echo "== go test -race"
 go test -race -count=1 $plain
 [ -z "$rapid" ] || go test -race -count=1 $rapid -args -rapid.nofailfile
 
+echo "== bench/etcd (its own module: the etcd side of tenure bench)"
+(cd bench/etcd && go vet ./... && go test -race -count=1 ./...)
+
 echo "== go test -tags mutants (every weakened rule must be caught)"
 mut=$(grep -rl --include='*_test.go' '^//go:build mutants' . | xargs -r -n1 dirname | sort -u | sed 's|^\.|github.com/tenure-dev/tenure|')
 [ -z "$mut" ] || go test -tags mutants -count=1 $mut -args -rapid.nofailfile
