@@ -367,6 +367,10 @@ func printSummary(w io.Writer, f *simOpts, o sim.Options, s *sim.Summary) {
 		row("operator", "%d stale restores, %d wipes, %d starts refused (another voter list); %d faults held back by the restore limit",
 			op.Restores, op.Wipes, op.StartRefusals, op.HeldBack)
 	}
+	if rc := s.Reconfig; rc != (sim.ReconfigStats{}) {
+		row("voter changes", "%d started: %d done, %d lost to another change, %d without a majority in time, %d initiators crashed part way; %d refused at once; highest epoch %d",
+			rc.Started, rc.Done, rc.Changed, rc.NoQuorum, rc.Interrupted, rc.Refused, rc.Epoch)
+	}
 	row("events", "%d in %.2fs wall (%.2f M events/s), %.0f s simulated", s.Events, s.WallSeconds, s.EventsPerSec/1e6, s.SimSeconds)
 	row("trace digest", "%s", s.TraceDigest)
 	for _, v := range s.Violations {

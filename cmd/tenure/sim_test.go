@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -146,6 +147,34 @@ func TestSimOperatorReport(t *testing.T) {
 	}
 	if _, out, _ = runSimArgs("--seed", "3", "--duration", "20s"); strings.Contains(out, "stale restores") {
 		t.Fatalf("a run without operator mistakes shows an operator row:\n%s", out)
+	}
+}
+
+// TestSimReconfigReport: a run with voter changes says what became of
+// them in the text summary, with the JSON report's counts; a run without
+// them shows no such row.
+func TestSimReconfigReport(t *testing.T) {
+	args := []string{"--seed", "5", "--duration", "1m", "--reconfigs", "8"}
+	code, out, errs := runSimArgs(append(args, "--json")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s %s", code, out, errs)
+	}
+	var m struct {
+		Reconfig struct{ Started, Done int } `json:"reconfig"`
+	}
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if m.Reconfig.Started == 0 {
+		t.Fatalf("reconfig = %+v: want changes started", m.Reconfig)
+	}
+	code, out, _ = runSimArgs(args...)
+	want := fmt.Sprintf("%-18s %d started: %d done,", "voter changes", m.Reconfig.Started, m.Reconfig.Done)
+	if code != 0 || !strings.Contains(out, want) {
+		t.Fatalf("exit %d, summary lacks %q:\n%s", code, want, out)
+	}
+	if _, out, _ = runSimArgs("--seed", "5", "--duration", "20s"); strings.Contains(out, "voter changes") {
+		t.Fatalf("a run without voter changes shows their row:\n%s", out)
 	}
 }
 
