@@ -14,12 +14,15 @@ type outbox struct {
 	byPeer map[string][]protocol.Message
 	order  []string
 	enc    *protocol.Encoder
-	// released remembers this node's latest Release per lease name, for
-	// releaseWindow, so that a later Prepare for the name carries a copy
-	// of it in front (see send).
-	released  map[string]recentRelease
+	// released remembers this node's latest Release per lease name and
+	// voter it went to, for releaseWindow, so that a later Prepare for the
+	// name to that voter carries a copy of it in front (see send).
+	released  map[releaseKey]recentRelease
 	lastPrune protocol.Time
 }
+
+// releaseKey is a lease name and a voter a Release of it went to.
+type releaseKey struct{ name, to string }
 
 type recentRelease struct {
 	msg *protocol.Release
@@ -32,10 +35,11 @@ type recentRelease struct {
 const releaseWindow = 2 * time.Second
 
 func newOutbox() *outbox {
-	return &outbox{byPeer: map[string][]protocol.Message{}, enc: protocol.NewEncoder(), released: map[string]recentRelease{}}
+	return &outbox{byPeer: map[string][]protocol.Message{}, enc: protocol.NewEncoder(), released: map[releaseKey]recentRelease{}}
 }
 
-// piggyback returns the Release to copy in front of msg, if any.
+// piggyback returns the Release to copy in front of msg, to voter to, if
+// any.
 //
 // memberlist hands received datagrams over last-in first-out, so a Prepare
 // sent just after a Release by the same node can overtake it; the voter
@@ -43,22 +47,28 @@ func newOutbox() *outbox {
 // (R7), and sends no Vacant notice to the node that released (it is the
 // releaser), so the request waits for the old lease to expire. A copy of
 // the Release in the same datagram, ahead of the Prepare, is processed
-// first. Duplicate Releases are harmless: a voter clears only the exact
-// (owner, ballot) tenure (R10).
-func (ob *outbox) piggyback(now protocol.Time, msg protocol.Message) *protocol.Release {
+// first. A copy goes only to a voter the Release itself went to: the
+// protocol sends a failed one-round attempt's Release only to the voters
+// that recorded it (R10, R20), because at another voter the same ballot
+// may be a previous incarnation's live tenure, which a copy would clear
+// (found by an operator review: a node without a data dir restarted during
+// a voter change was granted its name inside the previous incarnation's
+// deadline). Duplicates of a Release at a voter it went to are harmless: a
+// voter clears only the exact (owner, ballot) tenure.
+func (ob *outbox) piggyback(now protocol.Time, to string, msg protocol.Message) *protocol.Release {
 	switch m := msg.(type) {
 	case *protocol.Release:
-		ob.released[m.Name] = recentRelease{msg: m, at: now}
+		ob.released[releaseKey{m.Name, to}] = recentRelease{msg: m, at: now}
 	case *protocol.Prepare:
-		if r, ok := ob.released[m.Name]; ok && now-r.at < protocol.Time(releaseWindow) {
+		if r, ok := ob.released[releaseKey{m.Name, to}]; ok && now-r.at < protocol.Time(releaseWindow) {
 			return r.msg
 		}
 	}
 	if now-ob.lastPrune > protocol.Time(releaseWindow) {
 		ob.lastPrune = now
-		for name, r := range ob.released {
+		for k, r := range ob.released {
 			if now-r.at >= protocol.Time(releaseWindow) {
-				delete(ob.released, name)
+				delete(ob.released, k)
 			}
 		}
 	}
@@ -82,7 +92,7 @@ func (n *Node) send(msgs []protocol.Envelope) {
 		if !ok || len(q) == 0 {
 			ob.order = append(ob.order, e.To)
 		}
-		if r := ob.piggyback(now, e.Msg); r != nil {
+		if r := ob.piggyback(now, e.To, e.Msg); r != nil {
 			q = append(q, r)
 		}
 		ob.byPeer[e.To] = append(q, e.Msg)

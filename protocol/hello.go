@@ -116,6 +116,11 @@ func (m *Machine) startVerify(now Time, fresh bool) {
 			pending = append(pending, m.voters.Name(i))
 		}
 	}
+	m.startVerifyWith(now, fresh, pending)
+}
+
+// startVerifyWith is startVerify asking the voters in pending.
+func (m *Machine) startVerifyWith(now Time, fresh bool, pending []string) {
 	if len(pending) == 0 || m.cfg.Weaken.has(WeakTrustCleanState) {
 		m.announce(pending)
 		return

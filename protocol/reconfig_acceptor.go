@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -162,11 +163,16 @@ func (m *Machine) adopt(now Time, k Membership) {
 	if k.Epoch <= m.rc.mem.Epoch {
 		return
 	}
+	wasVoter := m.selfIdx >= 0
+	m.releaseInFlight(now)
 	m.setMembership(k.Clone())
 	m.rc.promised, m.rc.promisedAttempt, m.rc.accepted, m.rc.value = Ballot{}, 0, Ballot{}, nil
 	m.persistConfig()
 	m.observeEra(k.MinEra)
 	m.reverify(now)
+	if !wasVoter {
+		m.verifyNewVoter(now)
+	}
 	m.counters.Adopted++
 	c := k.Clone()
 	m.emit(Event{Kind: EventConfig, Config: &c})
@@ -213,19 +219,84 @@ func (m *Machine) reverify(now Time) {
 	v.fire(m, now)
 }
 
-// restartAttempts starts every attempt under way again under the adopted
-// configuration: its votes were counted by the old one's quorums. An
-// acquire goes back to waiting and retries at once (a Propose it sent is
-// cleared by its exact ballot, R10: it never acted under it); a renewal
-// sends a fresh one-phase renewal at the tenure's own ballot, with its own
-// deadline (R11), so the tenure goes on with its token.
-func (m *Machine) restartAttempts(now Time) {
+// releaseInFlight queues the Release of every acquire attempt in phase two
+// before a configuration is adopted: the attempt is given up (it never
+// won, so this node never acted under its ballot, R10), and its votes
+// name the voters of the configuration it was counted in, which the
+// adopted one renumbers. As for any failed attempt (releaseFailed), only
+// voters that may have recorded it are asked: a one-round attempt's
+// ballot can be a previous incarnation's (a node without a data dir,
+// restarted), and a Release of it at a voter that never saw this attempt
+// would clear that incarnation's live tenure (found by an operator
+// review: a non-voter restarted during a voter change).
+func (m *Machine) releaseInFlight(now Time) {
+	for _, n := range m.sortedClaimNames() {
+		l := m.claims[n]
+		if l.stage == stageWaiting || l.stage == stageHeld || l.held() || l.stage == stagePreparing || l.att.ballot.IsZero() {
+			continue
+		}
+		m.releaseFailed(now, l)
+	}
+}
+
+// sortedClaimNames is the names of the claims, sorted (a deterministic
+// order for the Output).
+func (m *Machine) sortedClaimNames() []string {
 	names := make([]string, 0, len(m.claims))
 	for n := range m.claims {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	for _, n := range names {
+	return names
+}
+
+// verifyNewVoter checks the start of a node that an adopted configuration
+// makes a voter while it ran as none, as a voter's start is checked
+// (R18): its start was never checked, since a non-voter has no acceptor,
+// yet its data dir may be an empty or restored copy of a voter's (an
+// added voter whose disk was replaced, started again with --new-cluster
+// and the initial list, under which it votes for nothing: it came back
+// with no memory and voted at once, and a client was granted a name, at
+// the same token, inside another's deadline; found by an operator
+// review). It answers nothing as an acceptor until every other voter of
+// the set it joins confirmed that it heard no newer incarnation of it;
+// a "stale" answer, or silence for a quarantine, makes it a crashed start
+// (staleStart). A first addition costs one round trip: no voter heard of
+// it yet. A crashed start still in its quarantine was pointed at the new
+// voters by reverify; one past it, and a node without a data dir (no
+// incarnation to tell apart), have nothing to check.
+func (m *Machine) verifyNewVoter(now Time) {
+	if m.selfIdx < 0 || m.boot == 0 || m.verify != nil || m.amnesic || m.cfg.Weaken.has(WeakNewVoterUnchecked) {
+		return
+	}
+	if m.nonce == 0 {
+		// Drawn now, not at New, for a node that starts as no voter: the
+		// random draws of every other start stay as they were.
+		m.nonce = uint64(m.rnd.Int64N(math.MaxInt64-1)) + 1
+	}
+	// It asks the other voters of the set it joins (the new set, while
+	// joint): they are the voters it votes with from now on, and those
+	// that would have heard an earlier start of it as a voter of this
+	// set. The old set's voters, about to be left, are not waited for: one
+	// of them that cannot reach the new voters would otherwise keep every
+	// added voter closed for a quarantine, and with them the change.
+	var pending []string
+	for _, v := range m.rc.mem.Target() {
+		if v != m.cfg.Self {
+			pending = append(pending, v)
+		}
+	}
+	m.startVerifyWith(now, false, pending)
+}
+
+// restartAttempts starts every attempt under way again under the adopted
+// configuration: its votes were counted by the old one's quorums. An
+// acquire goes back to waiting and retries at once (releaseInFlight asked
+// the voters that may have recorded its Propose to clear it); a renewal
+// sends a fresh one-phase renewal at the tenure's own ballot, with its own
+// deadline (R11), so the tenure goes on with its token.
+func (m *Machine) restartAttempts(now Time) {
+	for _, n := range m.sortedClaimNames() {
 		l := m.claims[n]
 		switch {
 		case l.stage == stageWaiting || l.stage == stageHeld:
@@ -233,9 +304,6 @@ func (m *Machine) restartAttempts(now Time) {
 		case l.held():
 			m.startRenewal(now, l)
 		default:
-			if l.stage != stagePreparing && !l.att.ballot.IsZero() {
-				m.queueRelease(now, l.name, l.att.ballot)
-			}
 			l.stage = stageWaiting
 			l.retryAt = now
 		}

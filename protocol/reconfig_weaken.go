@@ -47,6 +47,11 @@ const (
 	// R21: voters restored from copies of an old configuration choose a
 	// second configuration for an epoch before they hear the newer one).
 	WeakCfgVoteUnverified
+	// WeakNewVoterUnchecked opens a node that an adopted configuration
+	// makes a voter without checking its start (breaks R18 with R21: an
+	// added voter on an empty dir started as a new cluster votes with no
+	// memory of what it accepted before).
+	WeakNewVoterUnchecked
 	reconfigWeakeningsEnd
 )
 
@@ -85,6 +90,8 @@ func reconfigWeakeningName(w Weakening) string {
 		return "R23-ack-forgets-quarantine"
 	case WeakCfgVoteUnverified:
 		return "R21-cfg-vote-unverified"
+	case WeakNewVoterUnchecked:
+		return "R18-new-voter-unchecked"
 	}
 	return "invalid"
 }

@@ -1,5 +1,7 @@
 package protocol
 
+import "slices"
+
 // Release needs no answer: a lost one costs liveness (the lease expires at
 // the voters), never safety. Each Release is sent twice: at the first Tick
 // after it was queued, and once more a RetryInterval later, so that one lost
@@ -9,7 +11,10 @@ type pendingRelease struct {
 	name   string
 	ballot Ballot
 	at     Time
-	skip   uint64 // voters (by index) that refused the ballot: they recorded nothing
+	// to names the voters to ask, fixed when it was queued (an adopted
+	// configuration renumbers the voters, so indices would not do); nil
+	// asks every voter of the configuration when it leaves.
+	to []string
 }
 
 // releaseQueue holds Releases in two FIFOs whose instants never decrease:
@@ -73,23 +78,49 @@ func (m *Machine) queueRelease(now Time, name string, b Ballot) {
 }
 
 // queueReleaseSkip is queueRelease for an attempt that failed: the voters
-// in skip refused its ballot, so they recorded nothing to clear. If every
-// voter refused, nothing is queued.
+// in skip (by index in the current configuration) refused its ballot, so
+// they recorded nothing to clear. If every voter refused, nothing is
+// queued.
 func (m *Machine) queueReleaseSkip(now Time, name string, b Ballot, skip uint64) {
-	if n := m.voters.Len(); n < 64 && skip&(1<<uint(n)-1) == 1<<uint(n)-1 {
+	if skip == 0 {
+		m.queueReleaseTo(now, name, b, nil)
 		return
 	}
-	m.relq.fresh = append(m.relq.fresh, pendingRelease{name: name, ballot: b, at: now, skip: skip})
+	if to := m.votersExcept(skip); len(to) > 0 {
+		m.queueReleaseTo(now, name, b, to)
+	}
+}
+
+// queueReleaseTo queues Release(self, b) for name to the voters named in
+// to (nil: every voter when it leaves).
+func (m *Machine) queueReleaseTo(now Time, name string, b Ballot, to []string) {
+	m.relq.fresh = append(m.relq.fresh, pendingRelease{name: name, ballot: b, at: now, to: to})
 	m.relq.reschedule(m)
 }
 
-// sendRelease sends r to every voter not in its skip set.
+// votersExcept names the voters of the current configuration whose index
+// is not in set.
+func (m *Machine) votersExcept(set uint64) []string {
+	var out []string
+	for i := range m.voters.Len() {
+		if set&(1<<uint(i)) == 0 {
+			out = append(out, m.voters.Name(i))
+		}
+	}
+	return out
+}
+
+// sendRelease sends r to the voters it names, or to every voter.
 func (m *Machine) sendRelease(r pendingRelease) {
 	msg := &Release{Name: r.name, Ballot: r.ballot}
-	for i := range m.voters.Len() {
-		if r.skip&(1<<uint(i)) == 0 {
-			m.send(m.voters.Name(i), msg)
+	if r.to != nil {
+		for _, p := range r.to {
+			m.send(p, msg)
 		}
+		return
+	}
+	for i := range m.voters.Len() {
+		m.send(m.voters.Name(i), msg)
 	}
 }
 
@@ -106,13 +137,13 @@ type unsettledAttempt struct {
 	name    string
 	attempt uint64
 	ballot  Ballot
-	pending uint64 // voters (by index) that had not answered
+	pending []string // voters that had not answered
 }
 
 // noteUnsettled remembers the voters in pending for a late accept of
 // attempt, at ballot.
-func (m *Machine) noteUnsettled(name string, attempt uint64, b Ballot, pending uint64) {
-	if pending == 0 {
+func (m *Machine) noteUnsettled(name string, attempt uint64, b Ballot, pending []string) {
+	if len(pending) == 0 {
 		return
 	}
 	if len(m.unsettled) >= maxUnsettled {
@@ -125,19 +156,15 @@ func (m *Machine) noteUnsettled(name string, attempt uint64, b Ballot, pending u
 // is a voter's late accept of an unsettled attempt, that voter gets the
 // attempt's Release (R10: this node never acted under the ballot).
 func (m *Machine) lateAccepted(now Time, from string, a *Accepted) {
-	idx, ok := m.voters.Index(from)
-	if !ok {
-		return
-	}
-	bit := uint64(1) << uint(idx)
 	for i := range m.unsettled {
 		u := &m.unsettled[i]
-		if u.attempt != a.Attempt || u.name != a.Name || u.pending&bit == 0 {
+		j := slices.Index(u.pending, from)
+		if u.attempt != a.Attempt || u.name != a.Name || j < 0 {
 			continue
 		}
-		u.pending &^= bit
-		m.queueReleaseSkip(now, u.name, u.ballot, ^bit)
-		if u.pending == 0 {
+		u.pending = slices.Delete(u.pending, j, j+1)
+		m.queueReleaseTo(now, u.name, u.ballot, []string{from})
+		if len(u.pending) == 0 {
 			m.unsettled = append(m.unsettled[:i], m.unsettled[i+1:]...)
 		}
 		return
@@ -166,7 +193,7 @@ func (m *Machine) releaseFailed(now Time, l *claim) {
 				pending |= 1 << uint(i)
 			}
 		}
-		m.noteUnsettled(l.name, l.att.id, l.att.ballot, pending)
+		m.noteUnsettled(l.name, l.att.id, l.att.ballot, m.votersExcept(^pending))
 		skip |= pending
 	}
 	m.queueReleaseSkip(now, l.name, l.att.ballot, skip)

@@ -17,6 +17,7 @@ type reconfigMutant struct {
 	harsh bool            // the sweep runs the harsh preset, with twice the changes
 	seeds int             // the sweep's seeds
 	kinds []ViolationKind // acceptable violations
+	tweak func(*Options)  // changes the sweep's options, if not nil
 }
 
 var reconfigMutants = []reconfigMutant{
@@ -29,7 +30,7 @@ var reconfigMutants = []reconfigMutant{
 	{w: protocol.WeakNoConfigPrepare, harsh: true, seeds: 40, kinds: []ViolationKind{VConfigChain, VTwoHolders}},
 	// Leaving the joint configuration at once: old and new voters overlap in time.
 	{w: protocol.WeakNoRetireWait, sc: scenarioHolderCutOff, kinds: []ViolationKind{VTwoHolders}},
-	{w: protocol.WeakNoRetireWait, seeds: 20, kinds: []ViolationKind{VTwoHolders}},
+	{w: protocol.WeakNoRetireWait, seeds: 40, kinds: []ViolationKind{VTwoHolders}},
 	// W from the initiator's lowered MaxTTL: the old voters' longer TTL outlives it.
 	{w: protocol.WeakRetireWaitFromConfig, sc: scenarioHolderCutOff, kinds: []ViolationKind{VTwoHolders}},
 	// A quarantined voter reports no exclusion: W misses what it forgot.
@@ -42,6 +43,9 @@ var reconfigMutants = []reconfigMutant{
 	{w: protocol.WeakNoMinEra, sc: scenarioReplaceAll, kinds: []ViolationKind{VTokenOrder}},
 	// Restored voters vote on the next configuration before their start is checked.
 	{w: protocol.WeakCfgVoteUnverified, sc: scenarioRestoredMajority, kinds: []ViolationKind{VConfigChain}},
+	// An added voter on an empty dir, started as a new cluster under the
+	// initial list, votes with no memory once it adopts the configuration.
+	{w: protocol.WeakNewVoterUnchecked, harsh: true, seeds: 20, tweak: wipedAddedVoters, kinds: []ViolationKind{VTwoHolders, VTokenOrder}},
 }
 
 // Every weakening of reconfiguration is caught by the simulator, from a
@@ -66,6 +70,9 @@ func TestReconfigMutantsCaught(t *testing.T) {
 				if c.harsh {
 					o.Faults = Preset(FaultsHarsh)
 					o.Reconfig.Changes *= 2
+				}
+				if c.tweak != nil {
+					c.tweak(&o)
 				}
 				o.Weaken.Enable(c.w)
 				sum, err := Sweep(o, c.seeds, 0, nil)
