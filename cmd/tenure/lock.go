@@ -71,11 +71,16 @@ dead before the lease can pass to another holder. The grace is at most a third o
 that one failed keepalive does not stop CMD. SIGINT, SIGTERM and SIGHUP
 sent to tenure lock are passed on to all of CMD's processes.
 
-If tenure lock is killed with SIGKILL: on Linux the kernel sends CMD
-SIGKILL (a parent-death signal), but processes CMD started survive, as
-nothing is left to signal them; if that matters, do not let CMD leave
-processes behind, or run tenure lock where its whole cgroup is killed
-(a systemd unit, a container). On other systems CMD keeps running too.
+If tenure lock cannot act: a guard process (a second tenure, started with
+CMD, in tenure lock's own process group) is told every new deadline and
+sends CMD's process group SIGKILL at it unless told a later one. So if
+tenure lock is stopped alone (kill -STOP of its pid, a debugger) or killed
+with SIGKILL, CMD's group is still dead before the lease can pass on (on
+Linux a SIGKILL of tenure lock also sends CMD SIGKILL at once: a
+parent-death signal). Processes that left CMD's group survive both; if that
+matters, do not let CMD leave its group, or run tenure lock where its
+whole cgroup is killed (a systemd unit, a container). A ^Z stops the guard
+with tenure lock.
 
 Terminal: when tenure lock runs in the foreground of its terminal, CMD's
 group gets the terminal (CMD can read it; ^C and ^Z go to CMD), and tenure
@@ -134,6 +139,9 @@ func newLockFlags(o *lockOpts) *cmdFlags {
 // subreaper and reaps every child (Linux), so it must not run inside a
 // process that has children of its own to wait for.
 func runLock(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == guardArg {
+		return runLockGuard(args[1:], stderr)
+	}
 	var o lockOpts
 	f := newLockFlags(&o)
 	if code, ok := f.parse(args, stdout, stderr); !ok {
@@ -211,6 +219,8 @@ type locker struct {
 
 	grace      time.Duration // --grace, at most a third of the TTL
 	killMargin time.Duration // SIGKILL is aimed this long before the deadline
+
+	guard *lockGuard // kills the command at the deadline if this process cannot; nil if it did not start
 }
 
 func (l *locker) errorf(format string, args ...any) {
@@ -223,6 +233,7 @@ func (l *locker) errorf(format string, args ...any) {
 func (l *locker) extend(sent time.Time, g api.Grant) {
 	if d := sent.Add(time.Duration(g.DeadlineMS) * time.Millisecond); d.After(l.deadline) {
 		l.deadline = d
+		l.guard.tell(l.deadline.Add(-l.killMargin))
 	}
 }
 
@@ -283,7 +294,13 @@ func (l *locker) run(cmdArgs []string, stdout io.Writer) int {
 		l.release()
 		return l.finish(outcomeError, 1)
 	}
+	if l.guard, err = startLockGuard(tree.pgid, l.stderr); err != nil {
+		l.errorf("no guard process (%v): if tenure lock is stopped or killed, nothing stops the command at the deadline", err)
+	} else {
+		l.guard.tell(l.deadline.Add(-l.killMargin))
+	}
 	outcome, code := l.hold(tree, sigs)
+	l.guard.close()
 	for _, wait := range []func(){outWait, errWait} {
 		if wait != nil {
 			wait()

@@ -64,6 +64,9 @@ func descendants() []stray {
 		p := queue[0]
 		queue = queue[1:]
 		for _, c := range children[p] {
+			if int64(c) == guardPid.Load() {
+				continue // the guard (lock_guard.go): not the command's
+			}
 			out = append(out, stray{c, procs[c].pgid, procs[c].stopped})
 			queue = append(queue, c)
 		}
