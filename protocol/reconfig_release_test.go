@@ -19,15 +19,7 @@ import (
 func TestReconfigRestartedNonVoterReleasesNothingOld(t *testing.T) {
 	n := newRCNet(t, []string{"a", "b", "c"}, "x", "d")
 	n.run(10 * time.Millisecond)
-	if err := n.nodes["x"].Acquire(n.now, AcquireRequest{Name: "job", TTL: 2 * time.Second}); err != nil {
-		t.Fatal(err)
-	}
-	n.flush("x")
-	n.run(50 * time.Millisecond)
-	tok, deadline, ok := n.nodes["x"].Holding("job")
-	if !ok {
-		t.Fatal("x did not acquire job")
-	}
+	tok, deadline := n.hold("x", "job", 2*time.Second)
 	first := n.nodes["a"].LiveLeases(n.now)
 	if len(first) != 1 || first[0].Owner != "x" {
 		t.Fatalf("a's view of job: %+v", first)

@@ -103,6 +103,22 @@ func (n *rcNet) run(d time.Duration) {
 	}
 }
 
+// hold has node take lease name for ttl, runs 50ms, and returns its
+// token and deadline; the test fails if it does not hold it then.
+func (n *rcNet) hold(node, name string, ttl time.Duration) (uint64, Time) {
+	n.t.Helper()
+	if err := n.nodes[node].Acquire(n.now, AcquireRequest{Name: name, TTL: ttl}); err != nil {
+		n.t.Fatal(err)
+	}
+	n.flush(node)
+	n.run(50 * time.Millisecond)
+	tok, deadline, ok := n.nodes[node].Holding(name)
+	if !ok {
+		n.t.Fatalf("%s did not acquire %s", node, name)
+	}
+	return tok, deadline
+}
+
 func (n *rcNet) last(name string, k EventKind) *Event {
 	for i := len(n.events[name]) - 1; i >= 0; i-- {
 		if n.events[name][i].Kind == k {
@@ -118,15 +134,7 @@ func (n *rcNet) last(name string, k EventKind) *Event {
 func TestReconfigThreeFiveThree(t *testing.T) {
 	n := newRCNet(t, []string{"a", "b", "c"}, "d", "e")
 	n.run(10 * time.Millisecond)
-	if err := n.nodes["d"].Acquire(n.now, AcquireRequest{Name: "L", TTL: time.Second}); err != nil {
-		t.Fatal(err)
-	}
-	n.flush("d")
-	n.run(50 * time.Millisecond)
-	tok, _, ok := n.nodes["d"].Holding("L")
-	if !ok {
-		t.Fatal("d did not acquire L")
-	}
+	tok, _ := n.hold("d", "L", time.Second)
 	for _, step := range [][]string{{"a", "b", "c", "d", "e"}, {"a", "b", "e"}} {
 		from := n.nodes["a"].Membership()
 		if err := n.nodes["a"].Reconfigure(n.now, ReconfigureRequest{Voters: step, FromEpoch: from.Epoch}); err != nil {
