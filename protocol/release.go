@@ -98,17 +98,20 @@ func (m *Machine) queueReleaseTo(now Time, name string, b Ballot, to []string) {
 	m.relq.reschedule(m)
 }
 
-// votersExcept names the voters of the current configuration whose index
-// is not in set.
-func (m *Machine) votersExcept(set uint64) []string {
+// votersIn names the voters of the current configuration whose index is
+// in set.
+func (m *Machine) votersIn(set uint64) []string {
 	var out []string
 	for i := range m.voters.Len() {
-		if set&(1<<uint(i)) == 0 {
+		if set&(1<<uint(i)) != 0 {
 			out = append(out, m.voters.Name(i))
 		}
 	}
 	return out
 }
+
+// votersExcept names the voters whose index is not in set.
+func (m *Machine) votersExcept(set uint64) []string { return m.votersIn(^set) }
 
 // sendRelease sends r to the voters it names, or to every voter.
 func (m *Machine) sendRelease(r pendingRelease) {
@@ -193,7 +196,7 @@ func (m *Machine) releaseFailed(now Time, l *claim) {
 				pending |= 1 << uint(i)
 			}
 		}
-		m.noteUnsettled(l.name, l.att.id, l.att.ballot, m.votersExcept(^pending))
+		m.noteUnsettled(l.name, l.att.id, l.att.ballot, m.votersIn(pending))
 		skip |= pending
 	}
 	m.queueReleaseSkip(now, l.name, l.att.ballot, skip)
