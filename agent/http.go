@@ -73,7 +73,7 @@ func (a *Agent) routes() http.Handler {
 			no = &refusal{httpError{http.StatusBadRequest, "the path holds a dot-segment (\".\" or \"..\"), which the agent does not resolve: the lease names \".\" and \"..\" are refused, and other names travel URL-encoded"}, ""}
 		}
 		if no != nil {
-			a.refuse(sw, rc, no)
+			a.refuse(sw, r, rc, no)
 			return
 		}
 		_ = rc.SetReadDeadline(time.Time{})
@@ -92,16 +92,28 @@ func (a *Agent) routes() http.Handler {
 const writeTimeout = 10 * time.Second
 
 // refuse answers a request turned away before its handler, counts it, and
-// closes the connection after the answer without waiting for the rest of
-// a body.
-func (a *Agent) refuse(w http.ResponseWriter, rc *http.ResponseController, no *refusal) {
+// closes the connection after the answer. What is left of the body is
+// drained first, at most refuseDrainBytes within refuseLinger: closing a
+// socket with unread bytes in it sends a reset, and a reset that reaches
+// the client while it is still writing the body destroys the answer in
+// its buffers (Go's client reports "connection reset by peer" instead of
+// the 413). A body beyond the bound is not read; its sender may see the
+// reset, the price of not reading it.
+func (a *Agent) refuse(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, no *refusal) {
 	if no.reason != "" {
 		a.metrics.refused.WithLabelValues(no.reason).Inc()
 	}
 	w.Header().Set("Connection", "close")
-	_ = rc.SetReadDeadline(time.Now()) // the server then drops any unread body at once
+	_ = rc.SetReadDeadline(time.Now().Add(refuseLinger))
 	writeError(w, no.status, no.msg)
+	_ = rc.Flush()
+	if r.Body != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, refuseDrainBytes))
+	}
 }
+
+// refuseDrainBytes bounds what refuse reads of a refused request's body.
+const refuseDrainBytes = 1 << 20
 
 // hasDotSegment reports whether an escaped URL path has a segment "." or
 // "..".
