@@ -350,7 +350,7 @@ func (s *Sim) restart(n *node) {
 	if st.Kind == protocol.StartFresh {
 		clean = 2
 	}
-	if replaced && n.voter {
+	if replaced && (n.voter || s.opts.Operator.WipeAdded) {
 		s.noteStaleStart(n, detect, st.Kind == protocol.StartFresh)
 	}
 	s.tr.add(record{at: s.now, kind: trRestart, node: uint16(n.idx), peer: noNode, lease: -1, a: uint64(n.m.Era()), b: clean})

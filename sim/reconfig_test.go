@@ -99,3 +99,29 @@ func TestReconfigDeterministic(t *testing.T) {
 		t.Fatal("no voter change in the run")
 	}
 }
+
+// The limit of the restore model (assume.go) covers voters a change added:
+// with WipeAdded the operator wiped c1 while it was the only voter of the
+// newest configuration, nobody was left to tell it the cluster's era, and
+// it granted a fencing token equal to an earlier one (seed 20040) or below
+// it (seed 60556). Wiping every voter of a configuration is losing a
+// majority of acceptors' disks; the operator now holds it back as it does
+// for the configured voters.
+func TestReconfigWipeAddedLimitRegression(t *testing.T) {
+	for _, seed := range []uint64{20040, 60556} {
+		o := DefaultOptions()
+		o.Seed = seed
+		o.Faults = Preset(FaultsHarsh)
+		o.Duration = 2 * time.Minute
+		o.Reconfig.Changes = 10
+		o.Operator.Wipes = 3
+		o.Operator.WipeAdded = true
+		r, err := Run(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Violation != nil {
+			t.Errorf("seed %d: %s\nreplay: go run ./cmd/tenure sim --seed %d --duration 2m --faults harsh --reconfigs 10 --wipes 3 --wipe-added", seed, describe(r.Violation), seed)
+		}
+	}
+}
