@@ -125,6 +125,7 @@ func (m *Machine) startVerifyWith(now Time, fresh bool, pending []string) {
 		m.announce(pending)
 		return
 	}
+	m.freshClaim = false // checked now, by this verifier
 	v := &verifier{pending: pending, fresh: fresh}
 	if m.quarantine {
 		v.keep = m.quarantineUntil

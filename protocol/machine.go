@@ -49,6 +49,7 @@ type Machine struct {
 	verify      *verifier              // non-nil until peers confirm this start
 	staleFound  bool                   // the start was found stale
 	amnesic     bool                   // this start may have forgotten promises (crash, stale copy)
+	freshClaim  bool                   // a StartFresh not yet checked as a voter: a peer past era 1 proves it stale
 	peerEra     uint32                 // the highest era floor a HelloReply reported
 
 	// Proposer.

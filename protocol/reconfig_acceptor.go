@@ -262,7 +262,12 @@ func (m *Machine) sortedClaimNames() []string {
 // the set it joins confirmed that it heard no newer incarnation of it;
 // a "stale" answer, or silence for a quarantine, makes it a crashed start
 // (staleStart). A first addition costs one round trip: no voter heard of
-// it yet. A crashed start still in its quarantine was pointed at the new
+// it yet. A start that claimed a new cluster and was never checked as a
+// voter's (freshClaim) is checked as a fresh start: a voter past era 1
+// refutes it, memory or not, since a node whose first start was a crash
+// never told the voters of its incarnation, and its wiped disk started
+// with --new-cluster was confirmed by voters that had never heard of it
+// (simulator, seed 200344 of the --wipe-fresh --wipe-added sweeps). A crashed start still in its quarantine was pointed at the new
 // voters by reverify; one past it, and a node without a data dir (no
 // incarnation to tell apart), have nothing to check.
 func (m *Machine) verifyNewVoter(now Time) {
@@ -286,7 +291,7 @@ func (m *Machine) verifyNewVoter(now Time) {
 			pending = append(pending, v)
 		}
 	}
-	m.startVerifyWith(now, false, pending)
+	m.startVerifyWith(now, m.freshClaim, pending)
 }
 
 // restartAttempts starts every attempt under way again under the adopted

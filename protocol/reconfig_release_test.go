@@ -135,3 +135,71 @@ func TestReconfigAddedVoterWipedIsChecked(t *testing.T) {
 			d.StaleStart(), d.Quarantined(n.now), d.QuarantineUntil(), n.now)
 	}
 }
+
+// R18 with R21: an added voter whose first start was a crash (an empty
+// dir without --new-cluster, as the docs say to start a replacement) sat
+// out its quarantine before the change and so never told the voters of
+// its incarnation. When its disk is replaced and it starts again as a
+// new cluster (the mistake), no voter remembers it; but it claims a new
+// cluster, and the voters it joins are past era 1, which refutes the
+// claim, so it is found stale and sits out a quarantine. Without that,
+// it voted at once with no memory (simulator: two holders at seed 200344
+// of tenure sim --seed 200001 --seeds 2000 --faults harsh --duration 2m
+// --reconfigs 10 --wipes 3 --restores 3 --wipe-fresh --wipe-added).
+func TestReconfigAddedVoterFirstCrashedWipedIsChecked(t *testing.T) {
+	for _, clean := range []bool{false, true} {
+		t.Run(map[bool]string{false: "fresh", true: "fresh-then-clean-restart"}[clean], func(t *testing.T) {
+			addedVoterFirstCrashedWiped(t, clean)
+		})
+	}
+}
+
+// addedVoterFirstCrashedWiped is TestReconfigAddedVoterFirstCrashedWipedIsChecked,
+// with a clean stop and start of the wiped d before it adopts anything if
+// cleanStop.
+func addedVoterFirstCrashedWiped(t *testing.T, cleanStop bool) {
+	n := newRCNet(t, []string{"a", "b", "c"})
+	start := func(seed uint64, st Start) *Machine {
+		m, err := New(Config{Self: "d", Cluster: "c", Voters: []string{"a", "b", "c"}, MaxTTL: 2 * time.Second},
+			st, rand.New(rand.NewPCG(seed, 7)), n.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.nodes["d"] = m
+		n.flush("d")
+		return m
+	}
+	n.order = append(n.order, "d")
+	d := start(1, Start{Kind: StartCrashed, Boot: 1})
+	n.run(5 * time.Second) // past its quarantine
+	if err := n.nodes["a"].Reconfigure(n.now, ReconfigureRequest{Voters: []string{"a", "b", "c", "d"}, FromEpoch: 0}); err != nil {
+		t.Fatal(err)
+	}
+	n.flush("a")
+	n.run(5 * time.Second)
+	if ev := n.last("a", EventReconfigured); ev == nil || ev.Err != nil {
+		t.Fatalf("the change to a,b,c,d: %+v", ev)
+	}
+	if !d.IsVoter() || d.Verifying() || d.Quarantined(n.now) {
+		t.Fatalf("d's addition: voter %v, verifying %v, quarantined %v; want an open voter", d.IsVoter(), d.Verifying(), d.Quarantined(n.now))
+	}
+
+	d.Stop()
+	d = start(2, Start{Kind: StartFresh, Boot: 1})
+	if cleanStop {
+		// A clean stop and start before it adopts anything: the claim is
+		// kept in the State.
+		st := d.Snapshot(n.now)
+		d = start(3, Start{Kind: StartClean, Boot: 2, State: st})
+	}
+	d.AskConfig(n.now, "a")
+	n.flush("d")
+	n.run(200 * time.Millisecond)
+	if !d.IsVoter() {
+		t.Fatal("the wiped d did not adopt the configuration that makes it a voter")
+	}
+	if !d.StaleStart() || !d.Quarantined(n.now) {
+		t.Fatalf("the wiped d: stale %v, quarantined %v (until %v, now %v); want a stale start in quarantine",
+			d.StaleStart(), d.Quarantined(n.now), d.QuarantineUntil(), n.now)
+	}
+}

@@ -61,6 +61,7 @@ func (m *Machine) applyStart(start Start, now Time) error {
 	case StartFresh:
 		m.era = max(start.Era, 1)
 		m.out.PersistEra = m.era
+		m.freshClaim = true
 		m.startVerify(now, true)
 	case StartCrashed:
 		if start.Era == math.MaxUint32 {
@@ -78,7 +79,7 @@ func (m *Machine) applyStart(start Start, now Time) error {
 			return fmt.Errorf("%w: StartClean without State", ErrConfig)
 		}
 		m.restore(start.State, now)
-		m.startVerify(now, false)
+		m.startVerify(now, m.freshClaim)
 	default:
 		return fmt.Errorf("%w: Start.Kind %d", ErrConfig, start.Kind)
 	}
@@ -118,6 +119,10 @@ type State struct {
 	// voters (R18), kept across a clean restart so that it can still
 	// recognise a peer that comes back from a stale copy of its data dir.
 	Peers []PeerIncarnation
+	// FreshClaim keeps, across a clean restart, that this data dir's first
+	// start claimed a new cluster and was never checked as a voter's: the
+	// check is still owed when the node first becomes a voter (R18).
+	FreshClaim bool `msgpack:",omitempty"`
 }
 
 // SlotState is one acceptor slot in a State.
@@ -147,6 +152,7 @@ func (m *Machine) Snapshot(now Time) *State {
 		RejectBelow: m.rejectBelow,
 		Forgotten:   m.forgotten,
 		Peers:       m.peerList(),
+		FreshClaim:  m.freshClaim,
 	}
 	if m.Quarantined(now) {
 		st.QuarantineLeft = m.quarantineUntil.Sub(now)
@@ -183,6 +189,7 @@ func (m *Machine) restore(st *State, now Time) {
 	m.round = st.Round
 	m.rejectBelow = st.RejectBelow
 	m.forgotten = st.Forgotten
+	m.freshClaim = st.FreshClaim
 	if st.QuarantineLeft > 0 {
 		m.quarantine = true
 		m.quarantineUntil = now.Add(st.QuarantineLeft)

@@ -131,13 +131,19 @@ func scenarioRestartRemoved(t *testing.T, o Options) *Sim {
 // asked for) changes the voters to {c1,c2,c3}: n3's renewals cannot reach
 // the joint configuration's new majority, so its tenure runs to its
 // deadline. The new voters may grant only after it: W must cover the TTL
-// the old voters accepted, not the initiator's MaxTTL.
+// the old voters accepted, not the initiator's MaxTTL. c1..c3 start as
+// after a crash (an empty dir without --new-cluster, the way to start a
+// node that will be added) and are past their quarantine when added: a
+// start that claimed a new cluster would be refuted by n1's era when it
+// becomes a voter and sit out a quarantine, which would hide W.
 func scenarioHolderCutOff(t *testing.T, o Options) *Sim {
 	o.Operator.LowMaxTTL = 200 * time.Millisecond
 	s := startScenario(t, o)
 	s.lowerMaxTTL(false)
-	s.Crash(0)
-	s.Restart(0) // n1 runs MaxTTL 200ms from now on
+	for _, i := range []int{0, 3, 4, 5} {
+		s.Crash(i)
+		s.Restart(i) // n1 runs MaxTTL 200ms from now on
+	}
 	s.Advance(3 * o.TTL)
 	n3HoldsCutOff(t, s)
 	changeVoters(t, s, 0)
