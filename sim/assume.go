@@ -1,5 +1,7 @@
 package sim
 
+import "github.com/tenure-dev/tenure/protocol"
+
 // The limit of the restore and wipe fault model (Operator.Restores,
 // Operator.Wipes). A voter restarted from a stale copy of its data dir, or
 // from an empty one, has forgotten promises and accepted leases, and its
@@ -22,7 +24,7 @@ package sim
 //     that would make voters that do not know the newer state a majority.
 //
 // A voter knows the newer state for a stale voter u when it is not stale
-// itself, its era is at least that of every token granted so far (it
+// itself, its era is at least that of every ballot proposed so far (it
 // would tell u an era floor above them), and, if u's start must be found
 // stale by memory (a clean-stop copy older than u's last incarnation), it
 // remembers an incarnation of u at least as new as the one u restarts as.
@@ -140,11 +142,27 @@ func remembers(p, u *node) uint64 {
 	return 0
 }
 
-// grantEra is the highest era of any token granted so far.
-func (s *Sim) grantEra() uint32 { return s.chk.maxEra }
+// grantEra is the highest era of any token granted so far, or of any
+// ballot proposed so far: a ballot a majority accepted is a token that
+// may be granted later, when its proposer hears of it. (With tokens
+// granted alone, the operator wiped n3 while the only voter that knew
+// era 3113 was cut off from it, a moment before 3113.1 was granted on the
+// acceptance of n3's previous incarnation; n3 learned era 3112, and
+// 3113.1 was granted twice: seed 300844 of regression_test.go.)
+func (s *Sim) grantEra() uint32 { return max(s.chk.maxEra, s.proposedEra) }
+
+// noteProposed raises proposedEra to the era of every Propose in msgs.
+func (s *Sim) noteProposed(msgs []protocol.Envelope) {
+	for i := range msgs {
+		if p, ok := msgs[i].Msg.(*protocol.Propose); ok && p.Ballot.Era > s.proposedEra {
+			s.proposedEra = p.Ballot.Era
+		}
+	}
+}
 
 // current reports whether voter p knows the cluster's era: not stale (nor
-// made stale by h), and an era at least that of every token granted.
+// made stale by h), and an era at least that of every ballot proposed
+// (grantEra).
 func (s *Sim) current(p *node, h *hypo) bool {
 	return s.voterNow(p) && !h.isStale(p.idx) && !s.staleVoter(p) && p.durableEra >= s.grantEra()
 }

@@ -129,6 +129,9 @@ func (s *Sim) flush(n *node) {
 			n.durableConfig = out.PersistConfig
 		}
 		if len(out.Messages) > 0 {
+			if s.guardLimited() {
+				s.noteProposed(out.Messages)
+			}
 			s.net.send(n, out.Messages)
 		}
 		for i := range out.Events {

@@ -58,7 +58,8 @@ type Operator struct {
 	WipeFresh bool
 	// WipeAdded lets restores and wipes touch voters that a change added
 	// (voters of the newest configuration outside the configured list),
-	// not only the configured voters. Off by default: see operatorVoters.
+	// not only the configured voters; the limit of assume.go then covers
+	// them too. Off by default: see operatorVoters.
 	WipeAdded bool
 	// Zombies makes two incarnations of one name meet (R20): when a node
 	// stops, every datagram in flight from or to it is delivered once more
@@ -380,9 +381,8 @@ func (s *Sim) staleOK(group []int, mark func(*node, bool)) bool {
 // data dir that a voter change made a voter of the newest configuration
 // (an added voter whose disk is replaced, then started again under the
 // initial list that names it no voter, is the case verifyNewVoter in
-// protocol guards). WipeAdded is not in the default sweeps: wipes of added
-// voters from era 0 still find a fencing token below an earlier one in
-// about one seed of a thousand (an open problem, DESIGN §5).
+// protocol guards). WipeAdded is off by default, so that the default
+// sweeps draw what they drew before it existed.
 func (s *Sim) operatorVoters() []int {
 	var out []int
 	for i, n := range s.nodes {

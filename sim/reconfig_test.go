@@ -125,3 +125,27 @@ func TestReconfigWipeAddedLimitRegression(t *testing.T) {
 		}
 	}
 }
+
+// The limit of the restore model counts ballots proposed, not only tokens
+// granted: the operator wiped n3 again while n1, the only voter that
+// knew era 3113, was cut off from it, and 3113.1 was granted to n1 a
+// moment later on the acceptance of n3's previous incarnation. n3 learned
+// era 3112 from n4 and accepted 3113.1 from n4: one token twice (seed
+// 300844). Wiping a voter while every voter that knows the newest era is
+// out of its reach is beyond the model, as losing a majority's disks is.
+func TestRestoreLimitCountsProposedEras(t *testing.T) {
+	o := DefaultOptions()
+	o.Seed = 300844
+	o.Faults = Preset(FaultsHarsh)
+	o.Duration = 2 * time.Minute
+	o.Reconfig.Changes = 10
+	o.Operator.Wipes, o.Operator.Restores, o.Operator.WipeFresh = 4, 4, true
+	o.Operator.NoDiskClients, o.Operator.Zombies = true, true
+	r, err := Run(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Violation != nil {
+		t.Errorf("%s\nreplay: go run ./cmd/tenure sim --seed 300844 --duration 2m --faults harsh --reconfigs 10 --wipes 4 --restores 4 --wipe-fresh --no-disk-clients --zombies", describe(r.Violation))
+	}
+}

@@ -37,7 +37,11 @@ type Sim struct {
 	lowered bool          // the operator lowered MaxTTL (operator.go)
 	mixed   bool          // nodes run different voter lists (identity.go)
 	ops     OperatorStats // what the operator did and was held back from
-	rcw     reconfigWorld // voter changes (reconfig.go)
+	// proposedEra is the highest era of any Propose sent while restores
+	// or wipes run (assume.go): a ballot accepted by a majority is a
+	// token before its proposer hears it.
+	proposedEra uint32
+	rcw         reconfigWorld // voter changes (reconfig.go)
 
 	quiet   bool  // faults have stopped
 	quietAt int64 // when they stop (Run only)

@@ -149,7 +149,6 @@ Operator mistakes (each guarded by a rule; the run must stay clean):
   --wipes 2 [--wipe-fresh]     voters restarted with empty data dirs (R18)
   --zombies                    a node's old datagrams meet its next incarnation (R20)
   --wipe-added                 with --reconfigs: restores and wipes touch voters added online too
-                               (not yet always clean: DESIGN.md §5 "What is not covered")
 
   A node refuses to start while a live member it reaches runs another voter
   list, as the node layer does. Restores and wipes stay within what any
