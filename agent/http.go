@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,7 +106,17 @@ func (a *Agent) refuse(w http.ResponseWriter, r *http.Request, rc *http.Response
 	}
 	w.Header().Set("Connection", "close")
 	_ = rc.SetReadDeadline(time.Now().Add(refuseLinger))
-	writeError(w, no.status, no.msg)
+	// With a Content-Length the answer is whole before the drain: a client
+	// that waits for it before sending its body (Expect: 100-continue)
+	// is done at once, not after the drain's last chunk.
+	b, _ := json.Marshal(api.ErrorResponse{Error: no.msg})
+	b = append(b, '\n')
+	_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(no.status)
+	_, _ = w.Write(b)
 	_ = rc.Flush()
 	if r.Body != nil {
 		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, refuseDrainBytes))

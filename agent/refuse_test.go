@@ -59,6 +59,9 @@ func TestRefusedBodyClosesCleanly(t *testing.T) {
 				if err != nil || resp.StatusCode != c.code {
 					t.Fatalf("try %d: %d (body error %v), want %d", i, resp.StatusCode, err, c.code)
 				}
+				if resp.ContentLength <= 0 {
+					t.Fatalf("try %d: the %d came without a Content-Length: its end waits for the drain", i, c.code)
+				}
 				// The agent closes after a refusal: the next read must
 				// see the close, and see it as an orderly one.
 				_, err = br.ReadByte()

@@ -170,7 +170,10 @@ func (m *Machine) adopt(now Time, k Membership) {
 	m.persistConfig()
 	m.observeEra(k.MinEra)
 	m.reverify(now)
-	if !wasVoter {
+	if !wasVoter || m.freshClaim {
+		// A voter's fresh start with no other voter to ask (the founder
+		// of a one-voter cluster) is checked once the configuration
+		// gives it peers.
 		m.verifyNewVoter(now)
 	}
 	m.counters.Adopted++
@@ -267,11 +270,15 @@ func (m *Machine) sortedClaimNames() []string {
 // refutes it, memory or not, since a node whose first start was a crash
 // never told the voters of its incarnation, and its wiped disk started
 // with --new-cluster was confirmed by voters that had never heard of it
-// (simulator, seed 200344 of the --wipe-fresh --wipe-added sweeps). A crashed start still in its quarantine was pointed at the new
-// voters by reverify; one past it, and a node without a data dir (no
-// incarnation to tell apart), have nothing to check.
+// (simulator, seed 200344 of the --wipe-fresh --wipe-added sweeps); a
+// voter whose fresh start had no other voter to ask (the founder of a
+// one-voter cluster) is checked so when a configuration gives it peers.
+// A crashed start still in its quarantine was pointed at the new voters
+// by reverify; one past it has nothing to check, and only announces its
+// incarnation; a node without a data dir has no incarnation to tell
+// apart.
 func (m *Machine) verifyNewVoter(now Time) {
-	if m.selfIdx < 0 || m.boot == 0 || m.verify != nil || m.amnesic || m.cfg.Weaken.has(WeakNewVoterUnchecked) {
+	if m.selfIdx < 0 || m.boot == 0 || m.verify != nil || m.cfg.Weaken.has(WeakNewVoterUnchecked) {
 		return
 	}
 	if m.nonce == 0 {
@@ -279,19 +286,34 @@ func (m *Machine) verifyNewVoter(now Time) {
 		// random draws of every other start stay as they were.
 		m.nonce = uint64(m.rnd.Int64N(math.MaxInt64-1)) + 1
 	}
+	if m.amnesic {
+		// A crashed start (the way to start a node that will be added)
+		// has nothing to check, but tells the voters of its incarnation,
+		// so that a later copy of this dir, wiped and started again, is
+		// found stale by their memory at any era. Best effort: a voter
+		// that has not yet adopted the configuration ignores it.
+		m.announce(m.targetOthers())
+		return
+	}
 	// It asks the other voters of the set it joins (the new set, while
 	// joint): they are the voters it votes with from now on, and those
 	// that would have heard an earlier start of it as a voter of this
 	// set. The old set's voters, about to be left, are not waited for: one
 	// of them that cannot reach the new voters would otherwise keep every
 	// added voter closed for a quarantine, and with them the change.
-	var pending []string
+	m.startVerifyWith(now, m.freshClaim, m.targetOthers())
+}
+
+// targetOthers is the voters of the set this node votes in from now on
+// (the new set, while joint), itself left out.
+func (m *Machine) targetOthers() []string {
+	var out []string
 	for _, v := range m.rc.mem.Target() {
 		if v != m.cfg.Self {
-			pending = append(pending, v)
+			out = append(out, v)
 		}
 	}
-	m.startVerifyWith(now, m.freshClaim, pending)
+	return out
 }
 
 // restartAttempts starts every attempt under way again under the adopted

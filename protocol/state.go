@@ -152,7 +152,9 @@ func (m *Machine) Snapshot(now Time) *State {
 		RejectBelow: m.rejectBelow,
 		Forgotten:   m.forgotten,
 		Peers:       m.peerList(),
-		FreshClaim:  m.freshClaim,
+		// A check under way still owes the claim: a clean stop before
+		// the voters answer must not drop it.
+		FreshClaim: m.freshClaim || (m.verify != nil && m.verify.fresh && !m.amnesic),
 	}
 	if m.Quarantined(now) {
 		st.QuarantineLeft = m.quarantineUntil.Sub(now)
