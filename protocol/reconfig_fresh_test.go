@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -19,34 +18,16 @@ import (
 // never heard of the node, with rejectBelow 0; found by a review).
 func TestFreshClaimSurvivesInterruptedCheck(t *testing.T) {
 	n := newRCNet(t, []string{"a", "b", "c"})
-	start := func(seed uint64, st Start) *Machine {
-		m, err := New(Config{Self: "d", Cluster: "c", Voters: []string{"a", "b", "c"}, MaxTTL: 2 * time.Second},
-			st, rand.New(rand.NewPCG(seed, 7)), n.now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n.nodes["d"] = m
-		n.flush("d")
-		return m
-	}
-	n.order = append(n.order, "d")
-	d := start(1, Start{Kind: StartCrashed, Boot: 1})
+	d := n.start("d", []string{"a", "b", "c"}, 1, Start{Kind: StartCrashed, Boot: 1})
 	n.run(5 * time.Second)
-	if err := n.nodes["a"].Reconfigure(n.now, ReconfigureRequest{Voters: []string{"a", "b", "c", "d"}, FromEpoch: 0}); err != nil {
-		t.Fatal(err)
-	}
-	n.flush("a")
-	n.run(5 * time.Second)
-	if ev := n.last("a", EventReconfigured); ev == nil || ev.Err != nil {
-		t.Fatalf("the change to a,b,c,d: %+v", ev)
-	}
+	n.change("a", []string{"a", "b", "c", "d"})
 	// Some tenures at the current era, so the voters' era is worth learning.
 	n.run(10 * time.Millisecond)
 	t.Logf("voters' eras: a %d b %d c %d", n.nodes["a"].Era(), n.nodes["b"].Era(), n.nodes["c"].Era())
 
 	d.Stop()
 	delete(n.durable, "d")
-	d = start(2, Start{Kind: StartFresh, Boot: 1})
+	d = n.start("d", []string{"a", "b", "c"}, 2, Start{Kind: StartFresh, Boot: 1})
 	d.AskConfig(n.now, "a")
 	n.flush("d")
 	// Deliver the ConfigAsk to a by hand, then drop everything d sends.
@@ -72,7 +53,7 @@ func TestFreshClaimSurvivesInterruptedCheck(t *testing.T) {
 	for _, p := range []string{"a", "b", "c"} {
 		delete(n.cut, [2]string{"d", p})
 	}
-	d = start(3, Start{Kind: StartClean, Boot: 2, State: st, Config: cfg})
+	d = n.start("d", []string{"a", "b", "c"}, 3, Start{Kind: StartClean, Boot: 2, State: st, Config: cfg})
 	n.run(200 * time.Millisecond)
 	t.Logf("after the clean restart: voter %v verifying %v stale %v quarantined %v era %d rejectBelow %d",
 		d.IsVoter(), d.Verifying(), d.StaleStart(), d.Quarantined(n.now), d.Era(), d.rejectBelow)
@@ -90,33 +71,16 @@ func TestFreshClaimSurvivesInterruptedCheck(t *testing.T) {
 // change: an era bump and a quarantine; found by a review).
 func TestFreshFounderCleanRestartStaysOpen(t *testing.T) {
 	n := newRCNet(t, []string{"a"}, "b", "c")
-	start := func(seed uint64, st Start) *Machine {
-		m, err := New(Config{Self: "a", Cluster: "c", Voters: []string{"a"}, MaxTTL: 2 * time.Second},
-			st, rand.New(rand.NewPCG(seed, 7)), n.now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n.nodes["a"] = m
-		n.flush("a")
-		return m
-	}
-	a := start(1, Start{Kind: StartFresh, Boot: 1})
+	a := n.start("a", []string{"a"}, 1, Start{Kind: StartFresh, Boot: 1})
 	n.run(10 * time.Millisecond)
 	if a.Quarantined(n.now) || a.Verifying() {
 		t.Fatal("the sole fresh voter is not open")
 	}
-	if err := a.Reconfigure(n.now, ReconfigureRequest{Voters: []string{"a", "b", "c"}, FromEpoch: 0}); err != nil {
-		t.Fatal(err)
-	}
-	n.flush("a")
-	n.run(5 * time.Second)
-	if ev := n.last("a", EventReconfigured); ev == nil || ev.Err != nil {
-		t.Fatalf("the change to a,b,c: %+v", ev)
-	}
+	n.change("a", []string{"a", "b", "c"})
 	st := a.Snapshot(n.now)
 	t.Logf("a's State.FreshClaim after the growth: %v; b era %d", st.FreshClaim, n.nodes["b"].Era())
 	a.Stop()
-	a = start(2, Start{Kind: StartClean, Boot: 2, State: st, Config: n.durable["a"]})
+	a = n.start("a", []string{"a"}, 2, Start{Kind: StartClean, Boot: 2, State: st, Config: n.durable["a"]})
 	t.Logf("a after restart: voters %v, verifying %v", a.Membership(), a.Verifying())
 	n.run(200 * time.Millisecond)
 	if a.StaleStart() || a.Quarantined(n.now) {
@@ -134,26 +98,9 @@ func TestFreshFounderCleanRestartStaysOpen(t *testing.T) {
 // x's name at x's token inside x's deadline; found by a review).
 func TestFreshFounderWipedIsCheckedOnAdoption(t *testing.T) {
 	n := newRCNet(t, []string{"a"}, "b", "c", "x", "y")
-	start := func(seed uint64, st Start) *Machine {
-		m, err := New(Config{Self: "a", Cluster: "c", Voters: []string{"a"}, MaxTTL: 2 * time.Second},
-			st, rand.New(rand.NewPCG(seed, 7)), n.now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n.nodes["a"] = m
-		n.flush("a")
-		return m
-	}
-	a := start(1, Start{Kind: StartFresh, Boot: 1})
+	a := n.start("a", []string{"a"}, 1, Start{Kind: StartFresh, Boot: 1})
 	n.run(10 * time.Millisecond)
-	if err := a.Reconfigure(n.now, ReconfigureRequest{Voters: []string{"a", "b", "c"}, FromEpoch: 0}); err != nil {
-		t.Fatal(err)
-	}
-	n.flush("a")
-	n.run(5 * time.Second)
-	if ev := n.last("a", EventReconfigured); ev == nil || ev.Err != nil {
-		t.Fatalf("the change to a,b,c: %+v", ev)
-	}
+	n.change("a", []string{"a", "b", "c"})
 	for _, p := range []string{"x", "y"} {
 		n.nodes[p].AskConfig(n.now, "b")
 		n.flush(p)
@@ -167,7 +114,7 @@ func TestFreshFounderWipedIsCheckedOnAdoption(t *testing.T) {
 	}
 
 	a.Stop()
-	a = start(2, Start{Kind: StartFresh, Boot: 1})
+	a = n.start("a", []string{"a"}, 2, Start{Kind: StartFresh, Boot: 1})
 	t.Logf("wiped a before adoption: voter %v, epoch %d, verifying %v, quarantined %v",
 		a.IsVoter(), a.Membership().Epoch, a.Verifying(), a.Quarantined(n.now))
 	a.AskConfig(n.now, "c")
@@ -178,16 +125,7 @@ func TestFreshFounderWipedIsCheckedOnAdoption(t *testing.T) {
 
 	// y reaches a and c only.
 	n.cut[[2]string{"y", "b"}], n.cut[[2]string{"b", "y"}] = true, true
-	if err := n.nodes["y"].Acquire(n.now, AcquireRequest{Name: "job", TTL: time.Second}); err != nil {
-		t.Fatal(err)
-	}
-	n.flush("y")
-	for n.now < deadline-Time(20*time.Millisecond) {
-		n.run(5 * time.Millisecond)
-		if tk, _, held := n.nodes["y"].Holding("job"); held {
-			t.Fatalf("y was granted job (token %d) %v before x's deadline (token %d)", tk, deadline.Sub(n.now), tok)
-		}
-	}
+	n.notGrantedBefore("y", "job", "x", tok, deadline)
 }
 
 // R18: an added voter whose first start was a crash (the README way) is
@@ -208,19 +146,8 @@ func TestAddedVoterAnnouncesIncarnation(t *testing.T) {
 // if wipe.
 func addedVoterAnnounced(t *testing.T, wipe bool) {
 	n := newRCNet(t, []string{"a", "b", "c"}, "x", "y", "z")
-	start := func(name string, seed uint64, st Start) *Machine {
-		m, err := New(Config{Self: name, Cluster: "c", Voters: []string{"a", "b", "c"}, MaxTTL: 2 * time.Second},
-			st, rand.New(rand.NewPCG(seed, 7)), n.now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n.nodes[name] = m
-		n.flush(name)
-		return m
-	}
-	n.order = append(n.order, "d", "e")
-	start("d", 11, Start{Kind: StartCrashed, Boot: 1}) // the README way: empty dir, no --new-cluster
-	start("e", 12, Start{Kind: StartCrashed, Boot: 1})
+	n.start("d", []string{"a", "b", "c"}, 11, Start{Kind: StartCrashed, Boot: 1}) // the README way: empty dir, no --new-cluster
+	n.start("e", []string{"a", "b", "c"}, 12, Start{Kind: StartCrashed, Boot: 1})
 	n.run(5 * time.Second) // past their quarantines
 	isolate := func(who string, from ...string) {
 		for _, p := range from {
@@ -261,7 +188,7 @@ func addedVoterAnnounced(t *testing.T, wipe bool) {
 	d := n.nodes["d"]
 	if wipe {
 		d.Stop()
-		d = start("d", 21, Start{Kind: StartFresh, Boot: 1})
+		d = n.start("d", []string{"a", "b", "c"}, 21, Start{Kind: StartFresh, Boot: 1})
 		d.AskConfig(n.now, "b")
 		n.flush("d")
 	}
@@ -277,14 +204,5 @@ func addedVoterAnnounced(t *testing.T, wipe bool) {
 		n.run(10 * time.Millisecond)
 	}
 	t.Logf("final at %v before y's deadline: %v", deadline.Sub(n.now), n.nodes["c"].Membership())
-	if err := n.nodes["z"].Acquire(n.now, AcquireRequest{Name: "job", TTL: time.Second}); err != nil {
-		t.Fatal(err)
-	}
-	n.flush("z")
-	for n.now < deadline-Time(20*time.Millisecond) {
-		n.run(5 * time.Millisecond)
-		if tk, _, held := n.nodes["z"].Holding("job"); held {
-			t.Fatalf("z was granted job (token %d) %v before y's deadline (token %d)", tk, deadline.Sub(n.now), tok)
-		}
-	}
+	n.notGrantedBefore("z", "job", "y", tok, deadline)
 }

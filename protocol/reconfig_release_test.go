@@ -94,26 +94,11 @@ func TestReconfigRestartedNonVoterReleasesNothingOld(t *testing.T) {
 func TestReconfigAddedVoterWipedIsChecked(t *testing.T) {
 	n := newRCNet(t, []string{"a", "b", "c"})
 	fresh := func(seed uint64) *Machine {
-		m, err := New(Config{Self: "d", Cluster: "c", Voters: []string{"a", "b", "c"}, MaxTTL: 2 * time.Second},
-			Start{Kind: StartFresh, Boot: 1}, rand.New(rand.NewPCG(seed, 7)), n.now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n.nodes["d"] = m
-		n.flush("d")
-		return m
+		return n.start("d", []string{"a", "b", "c"}, seed, Start{Kind: StartFresh, Boot: 1})
 	}
-	n.order = append(n.order, "d")
 	d := fresh(1)
 	n.run(10 * time.Millisecond)
-	if err := n.nodes["a"].Reconfigure(n.now, ReconfigureRequest{Voters: []string{"a", "b", "c", "d"}, FromEpoch: 0}); err != nil {
-		t.Fatal(err)
-	}
-	n.flush("a")
-	n.run(5 * time.Second)
-	if ev := n.last("a", EventReconfigured); ev == nil || ev.Err != nil {
-		t.Fatalf("the change to a,b,c,d: %+v", ev)
-	}
+	n.change("a", []string{"a", "b", "c", "d"})
 	if !d.IsVoter() || d.Verifying() || d.Quarantined(n.now) || d.StaleStart() {
 		t.Fatalf("d's first addition: voter %v, verifying %v, quarantined %v, stale %v; want an open voter",
 			d.IsVoter(), d.Verifying(), d.Quarantined(n.now), d.StaleStart())
@@ -124,16 +109,7 @@ func TestReconfigAddedVoterWipedIsChecked(t *testing.T) {
 	if d.IsVoter() {
 		t.Fatal("the wiped d votes under the initial list")
 	}
-	d.AskConfig(n.now, "a")
-	n.flush("d")
-	n.run(200 * time.Millisecond)
-	if !d.IsVoter() {
-		t.Fatal("the wiped d did not adopt the configuration that makes it a voter")
-	}
-	if !d.StaleStart() || !d.Quarantined(n.now) {
-		t.Fatalf("the wiped d: stale %v, quarantined %v (until %v, now %v); want a stale start in quarantine",
-			d.StaleStart(), d.Quarantined(n.now), d.QuarantineUntil(), n.now)
-	}
+	adoptsAsStale(n, d)
 }
 
 // R18 with R21: an added voter whose first start was a crash (an empty
@@ -159,47 +135,37 @@ func TestReconfigAddedVoterFirstCrashedWipedIsChecked(t *testing.T) {
 // cleanStop.
 func addedVoterFirstCrashedWiped(t *testing.T, cleanStop bool) {
 	n := newRCNet(t, []string{"a", "b", "c"})
-	start := func(seed uint64, st Start) *Machine {
-		m, err := New(Config{Self: "d", Cluster: "c", Voters: []string{"a", "b", "c"}, MaxTTL: 2 * time.Second},
-			st, rand.New(rand.NewPCG(seed, 7)), n.now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n.nodes["d"] = m
-		n.flush("d")
-		return m
-	}
-	n.order = append(n.order, "d")
-	d := start(1, Start{Kind: StartCrashed, Boot: 1})
+	d := n.start("d", []string{"a", "b", "c"}, 1, Start{Kind: StartCrashed, Boot: 1})
 	n.run(5 * time.Second) // past its quarantine
-	if err := n.nodes["a"].Reconfigure(n.now, ReconfigureRequest{Voters: []string{"a", "b", "c", "d"}, FromEpoch: 0}); err != nil {
-		t.Fatal(err)
-	}
-	n.flush("a")
-	n.run(5 * time.Second)
-	if ev := n.last("a", EventReconfigured); ev == nil || ev.Err != nil {
-		t.Fatalf("the change to a,b,c,d: %+v", ev)
-	}
+	n.change("a", []string{"a", "b", "c", "d"})
 	if !d.IsVoter() || d.Verifying() || d.Quarantined(n.now) {
 		t.Fatalf("d's addition: voter %v, verifying %v, quarantined %v; want an open voter", d.IsVoter(), d.Verifying(), d.Quarantined(n.now))
 	}
 
 	d.Stop()
-	d = start(2, Start{Kind: StartFresh, Boot: 1})
+	d = n.start("d", []string{"a", "b", "c"}, 2, Start{Kind: StartFresh, Boot: 1})
 	if cleanStop {
 		// A clean stop and start before it adopts anything: the claim is
 		// kept in the State.
 		st := d.Snapshot(n.now)
-		d = start(3, Start{Kind: StartClean, Boot: 2, State: st})
+		d = n.start("d", []string{"a", "b", "c"}, 3, Start{Kind: StartClean, Boot: 2, State: st})
 	}
+	adoptsAsStale(n, d)
+}
+
+// adoptsAsStale has the wiped d ask a for the configuration, and fails the
+// test unless d adopts the one that makes it a voter and is found stale,
+// in quarantine.
+func adoptsAsStale(n *rcNet, d *Machine) {
+	n.t.Helper()
 	d.AskConfig(n.now, "a")
 	n.flush("d")
 	n.run(200 * time.Millisecond)
 	if !d.IsVoter() {
-		t.Fatal("the wiped d did not adopt the configuration that makes it a voter")
+		n.t.Fatal("the wiped d did not adopt the configuration that makes it a voter")
 	}
 	if !d.StaleStart() || !d.Quarantined(n.now) {
-		t.Fatalf("the wiped d: stale %v, quarantined %v (until %v, now %v); want a stale start in quarantine",
+		n.t.Fatalf("the wiped d: stale %v, quarantined %v (until %v, now %v); want a stale start in quarantine",
 			d.StaleStart(), d.Quarantined(n.now), d.QuarantineUntil(), n.now)
 	}
 }

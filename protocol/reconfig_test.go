@@ -119,6 +119,53 @@ func (n *rcNet) hold(node, name string, ttl time.Duration) (uint64, Time) {
 	return tok, deadline
 }
 
+// start runs a new machine under name, with voters as its initial list
+// and the Start st, in place of any machine of that name, and flushes it.
+func (n *rcNet) start(name string, voters []string, seed uint64, st Start) *Machine {
+	n.t.Helper()
+	m, err := New(Config{Self: name, Cluster: "c", Voters: voters, MaxTTL: 2 * time.Second},
+		st, rand.New(rand.NewPCG(seed, 7)), n.now)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	if !slices.Contains(n.order, name) {
+		n.order = append(n.order, name)
+	}
+	n.nodes[name] = m
+	n.flush(name)
+	return m
+}
+
+// change has node from change the voters from epoch 0 to want, runs 5s,
+// and fails the test unless the change succeeded.
+func (n *rcNet) change(from string, want []string) {
+	n.t.Helper()
+	if err := n.nodes[from].Reconfigure(n.now, ReconfigureRequest{Voters: want, FromEpoch: 0}); err != nil {
+		n.t.Fatal(err)
+	}
+	n.flush(from)
+	n.run(5 * time.Second)
+	if ev := n.last(from, EventReconfigured); ev == nil || ev.Err != nil {
+		n.t.Fatalf("the change to %v: %+v", want, ev)
+	}
+}
+
+// notGrantedBefore has node ask for lease name, and fails the test if it
+// is granted it before deadline, the end of holder's tenure at token tok.
+func (n *rcNet) notGrantedBefore(node, name, holder string, tok uint64, deadline Time) {
+	n.t.Helper()
+	if err := n.nodes[node].Acquire(n.now, AcquireRequest{Name: name, TTL: time.Second}); err != nil {
+		n.t.Fatal(err)
+	}
+	n.flush(node)
+	for n.now < deadline-Time(20*time.Millisecond) {
+		n.run(5 * time.Millisecond)
+		if tk, _, held := n.nodes[node].Holding(name); held {
+			n.t.Fatalf("%s was granted %s (token %d) %v before %s's deadline (token %d)", node, name, tk, deadline.Sub(n.now), holder, tok)
+		}
+	}
+}
+
 func (n *rcNet) last(name string, k EventKind) *Event {
 	for i := len(n.events[name]) - 1; i >= 0; i-- {
 		if n.events[name][i].Kind == k {
