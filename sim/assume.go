@@ -148,7 +148,7 @@ func remembers(p, u *node) uint64 {
 // granted alone, the operator wiped n3 while the only voter that knew
 // era 3113 was cut off from it, a moment before 3113.1 was granted on the
 // acceptance of n3's previous incarnation; n3 learned era 3112, and
-// 3113.1 was granted twice: seed 300844 of regression_test.go.)
+// 3113.1 was granted twice: seed 300844, TestRestoreLimitCountsProposedEras.)
 func (s *Sim) grantEra() uint32 { return max(s.chk.maxEra, s.proposedEra) }
 
 // noteProposed raises proposedEra to the era of every Propose in msgs.
@@ -243,8 +243,8 @@ func (s *Sim) pauseFits(u *node, h *hypo) bool {
 // restores or wipes. (Written for the configured voters alone, the limit
 // let the operator wipe an added voter that was the only voter of the
 // newest configuration: nobody was left to tell it the cluster's era,
-// and a fencing token fell, at seeds 20040 and 60556 of the sweeps in
-// regression_test.go.)
+// and a fencing token fell: seeds 20040 and 60556,
+// TestReconfigWipeAddedLimitRegression.)
 func (s *Sim) limitNodes() int {
 	if s.opts.Operator.WipeAdded {
 		return len(s.nodes)
