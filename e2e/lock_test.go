@@ -72,6 +72,21 @@ func readWorker(path string) workerLog {
 	return w
 }
 
+// secondAfterFirst waits for the second tenure lock to exit 0, and fails
+// the test unless its command (log second) started after the first
+// command's (log first) last sign of life. It returns both logs.
+func secondAfterFirst(t *testing.T, lk2 *lockProc, first, second string) (f, s workerLog) {
+	t.Helper()
+	if code, text := lk2.wait(t); code != 0 {
+		t.Fatalf("second tenure lock: exit %d, stderr:\n%s", code, text)
+	}
+	f, s = readWorker(first), readWorker(second)
+	if !s.first.After(f.last) {
+		t.Fatalf("two holders: the second command started %v before the first command's last sign of life", f.last.Sub(s.first))
+	}
+	return f, s
+}
+
 // has reports whether the log holds ev, and its first instant.
 func (w workerLog) has(ev string) (time.Time, bool) {
 	for i, e := range w.events {
@@ -135,13 +150,7 @@ func TestLockKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the command of the killed tenure lock to die", func() bool { return !alive(w.pid) }, nil)
-	if code, text := lk2.wait(t); code != 0 {
-		t.Fatalf("second tenure lock: exit %d, stderr:\n%s", code, text)
-	}
-	f, s := readWorker(first), readWorker(second)
-	if !s.first.After(f.last) {
-		t.Fatalf("the second holder's command started %v before the first's last sign of life", f.last.Sub(s.first))
-	}
+	f, s := secondAfterFirst(t, lk2, first, second)
 	t.Logf("the second holder's command started %v after the first command's last sign of life", s.first.Sub(f.last))
 }
 
@@ -169,16 +178,10 @@ func TestLockIgnoredSIGTERM(t *testing.T) {
 	if alive(w.pid) {
 		t.Fatalf("the command (pid %d) outlived its tenure lock", w.pid)
 	}
-	if code, text := lk2.wait(t); code != 0 {
-		t.Fatalf("second tenure lock: exit %d, stderr:\n%s", code, text)
-	}
-	f, s := readWorker(first), readWorker(second)
+	f, s := secondAfterFirst(t, lk2, first, second)
 	term, ok := f.has("term")
 	if !ok {
 		t.Fatalf("the first command got no SIGTERM: %d events", len(f.events))
-	}
-	if !s.first.After(f.last) {
-		t.Fatalf("the second holder's command started %v before the first's last sign of life", f.last.Sub(s.first))
 	}
 	t.Logf("first command: SIGTERM, then alive %v more; second holder started %v after its last sign of life",
 		f.last.Sub(term), s.first.Sub(f.last))
@@ -419,16 +422,9 @@ func TestLockAgentSIGTERM(t *testing.T) {
 	if code != 3 {
 		t.Fatalf("tenure lock through the stopped agent: exit %d, want 3; stderr:\n%s", code, text)
 	}
-	f := readWorker(first)
+	f, s := secondAfterFirst(t, lk2, first, second)
 	if !f.last.After(stopped) {
 		t.Fatalf("the command did not run on after its agent stopped (last sign of life %v before)", stopped.Sub(f.last))
-	}
-	if code, text := lk2.wait(t); code != 0 {
-		t.Fatalf("tenure lock through c: exit %d, stderr:\n%s", code, text)
-	}
-	s := readWorker(second)
-	if !s.first.After(f.last) {
-		t.Fatalf("two holders: c's command started %v before b's command's last sign of life", f.last.Sub(s.first))
 	}
 	t.Logf("b's command ran %v after b stopped; c's command started %v after it ended (%v after b stopped)",
 		f.last.Sub(stopped), s.first.Sub(f.last), s.first.Sub(stopped))

@@ -314,14 +314,7 @@ func TestReviewEdgeLockAgentRestart(t *testing.T) {
 	if code != 3 || !strings.Contains(text, "LOST") {
 		t.Fatalf("tenure lock through the restarted agent: exit %d, want 3 reporting the loss; stderr:\n%s", code, text)
 	}
-	f := readWorker(first)
-	if code, text := lk2.wait(t); code != 0 {
-		t.Fatalf("tenure lock through the restarted agent: exit %d, stderr:\n%s", code, text)
-	}
-	s := readWorker(second)
-	if !s.first.After(f.last) {
-		t.Fatalf("two holders: the second command started %v before the first command's last sign of life", f.last.Sub(s.first))
-	}
+	f, s := secondAfterFirst(t, lk2, first, second)
 	t.Logf("lock, agent restarted in place: the first lock said %q; the second command started %v after the first ended",
 		lastLine(text), s.first.Sub(f.last))
 }
