@@ -106,17 +106,10 @@ func (a *Agent) refuse(w http.ResponseWriter, r *http.Request, rc *http.Response
 	}
 	w.Header().Set("Connection", "close")
 	_ = rc.SetReadDeadline(time.Now().Add(refuseLinger))
-	// With a Content-Length the answer is whole before the drain: a client
-	// that waits for it before sending its body (Expect: 100-continue)
-	// is done at once, not after the drain's last chunk.
-	b, _ := json.Marshal(api.ErrorResponse{Error: no.msg})
-	b = append(b, '\n')
-	_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(no.status)
-	_, _ = w.Write(b)
+	// writeJSON gives it a Content-Length, so the answer is whole before
+	// the drain: a client that waits for it before sending its body
+	// (Expect: 100-continue) is done at once.
+	writeError(w, no.status, no.msg)
 	_ = rc.Flush()
 	if r.Body != nil {
 		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, refuseDrainBytes))
@@ -158,13 +151,20 @@ func readBody(r *http.Request) *refusal {
 	return nil
 }
 
-// writeJSON writes v with the given status.
+// writeJSON writes v, and a newline, with the given status and its
+// Content-Length.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeTimeout))
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"cannot encode the answer"}`)
+	}
+	b = append(b, '\n')
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(b)
 }
 
 // writeError writes {"error": msg} with the given status.
