@@ -137,11 +137,9 @@ func (h *held) watch() {
 	reason := h.reason
 	h.mu.Unlock()
 	a := h.a
-	a.mu.Lock()
-	if a.leases[h.lease.Name()] == h {
-		delete(a.leases, h.lease.Name())
-	}
-	a.mu.Unlock()
+	// Counted before the tenure leaves the list, so that whoever sees it
+	// gone from GET /v1/leases also sees why in /metrics (TestHoldStream
+	// once read the list empty and the counter not yet raised).
 	err := h.lease.Err()
 	switch {
 	case errors.Is(err, node.ErrReleased):
@@ -154,6 +152,11 @@ func (h *held) watch() {
 	default:
 		a.metrics.losses.WithLabelValues("closed").Inc()
 	}
+	a.mu.Lock()
+	if a.leases[h.lease.Name()] == h {
+		delete(a.leases, h.lease.Name())
+	}
+	a.mu.Unlock()
 	a.log.Info("lease ended", "name", h.lease.Name(), "token", h.lease.Token(), "err", err, "reason", reason)
 }
 
